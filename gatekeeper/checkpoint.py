@@ -1,0 +1,56 @@
+"""The checkpoint: the decision core bound to this device's settings, store and clock.
+
+It is the one place that turns a scanned text into a :class:`~gatekeeper.verify.Decision` for
+``gatekeeper check`` and for the daemon alike, so both decide exactly the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .config import Settings
+from .store import Store
+from .verify import Clock, Decision, Policy, PublicKey, SitePolicy, decide
+
+
+def load_authority(settings: Settings) -> PublicKey:
+    """The authority's public key named by the configuration (ValueError with the path if unusable)."""
+    path = settings.path(settings.device.authority_key)
+    try:
+        return PublicKey.from_pem(path.read_bytes())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: authority key missing (device.authority_key)") from None
+    except ValueError as e:
+        raise ValueError(f"{path}: not an Ed25519 public key in PEM ({e})") from None
+
+
+def policy_of(settings: Settings) -> Policy:
+    p = settings.policy
+    return Policy(settings.device.scope, p.max_list_age, SitePolicy(p.stale_policy), SitePolicy(p.clock_policy))
+
+
+class Checkpoint:
+    """Decides scanned codes with the lists cached in the device store."""
+
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.policy = policy_of(settings)
+        self.store = store or Store(settings.path(settings.device.store), load_authority(settings))
+
+    @classmethod
+    def from_config(cls, path: str | Path) -> "Checkpoint":
+        from .config import load_settings
+        return cls(load_settings(path))
+
+    def clock(self, wall: float | None = None) -> Clock:
+        return Clock(time.time() if wall is None else wall, self.store.time_floor)
+
+    def decide(self, text: str | bytes | None, wall: float | None = None) -> Decision:
+        """Decide one code at wall-clock time ``wall`` (now when None)."""
+        status = self.store.list_status()
+        return decide(text, self.store.trust_list(), self.policy, self.clock(wall), self.store.lookup,
+                      status.revocation_checked_at)
+
+    def close(self) -> None:
+        self.store.close()

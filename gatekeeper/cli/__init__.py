@@ -1,0 +1,23 @@
+"""The ``gatekeeper`` command: admin commands, the checker, and the daemon.
+
+Each command group lives in a module of this package named for it.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gatekeeper")
+def main() -> None:
+    """Gatekeeper: offline-first QR pass checking for community gates."""
+
+
+def _register() -> None:
+    from . import check, lists, passes, site  # noqa: F401  (each registers its commands on main)
+
+
+_register()

@@ -1,0 +1,74 @@
+"""``gatekeeper check``: decide texts or images exactly as the gate would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..verify import Decision
+from . import main
+from .common import emit_json, iso, parse_time
+from .lists import CONFIG_OPTION, open_checkpoint
+
+
+def _line(input_: str, text: str | None, d: Decision, error: str | None = None) -> dict:
+    out = {"input": input_, "text": text, **d.to_json()}
+    out["at"] = iso(d.at)
+    if error:
+        out["error"] = error
+    return out
+
+
+def _human(row: dict) -> str:
+    verdict = "ALLOW" if row["allow"] else "DENY "
+    what = f" pass {row['pass_id']}" if row.get("pass_id") else ""
+    label = f" [{row['label']}]" if row.get("label") else ""
+    err = f" ({row['error']})" if row.get("error") else ""
+    shown = row["input"] if len(row["input"]) <= 40 else row["input"][:37] + "..."
+    return f"{verdict} {row['reason']:15} {shown}{what}{label}{err}"
+
+
+@main.command("check")
+@CONFIG_OPTION
+@click.option("--at", "at", help="Decide as if the wall clock read this ISO 8601 time.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per decision.")
+@click.option("--text", "texts", multiple=True, help="A pass text to decide (repeatable).")
+@click.argument("images", nargs=-1, type=click.Path(path_type=Path))
+def check(config_path: Path, at: str | None, as_json: bool, texts: tuple[str, ...], images: tuple[Path, ...]) -> None:
+    """Decide each pass text (--text) or each code found in each IMAGE, as the gate would.
+
+    Exit status 0 when every input was processed, whether allowed or denied.
+    """
+    if bool(texts) == bool(images):
+        raise click.UsageError("give pass texts with --text, or image files, not both and not neither")
+    wall = parse_time(at, "--at") if at else None
+    cp = open_checkpoint(config_path)
+    rows: list[dict] = []
+    failed = False
+    try:
+        for t in texts:
+            rows.append(_line(t, t, cp.decide(t, wall)))
+        if images:
+            from ..scan.decoders import decode_file  # the decoder stack loads only when images are given
+            for img in images:
+                try:
+                    codes = decode_file(img)
+                except (OSError, ValueError) as e:
+                    failed = True
+                    rows.append(_line(str(img), None, cp.decide(None, wall), error=str(e)))
+                    continue
+                if not codes:
+                    rows.append(_line(str(img), None, cp.decide(None, wall)))
+                for code in codes:
+                    text = code.payload.decode("utf-8", errors="replace")
+                    rows.append(_line(str(img), text, cp.decide(code.payload, wall)))
+    finally:
+        cp.close()
+    for row in rows:
+        if as_json:
+            emit_json(row)
+        else:
+            click.echo(_human(row))
+    if failed:
+        raise SystemExit(1)

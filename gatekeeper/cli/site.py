@@ -1,0 +1,85 @@
+"""``gatekeeper site ...``: make and manage a site (authority, issuers, lists)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..atomicfile import write_atomic
+from ..site import Site, SiteError
+from ..store import Store
+from ..verify import ListError
+from . import main
+from .common import fail
+
+DEVICE_CONFIG = """\
+# Device configuration made by 'gatekeeper site init' for trying the site out.
+# Every key is documented in config/gatekeeper.example.toml.
+
+[device]
+gate_id = "demo-gate"
+scope = "{scope}"
+store = "state/gatekeeper.db"
+authority_key = "keys/authority.pub"
+device_key = "keys/device.key"
+
+[camera]
+source = "synthetic"
+
+[gate]
+pin_factory = "mock"   # gpiozero's MockFactory: no Pi needed
+
+[display]
+port = 8080
+"""
+
+
+@main.group()
+def site() -> None:
+    """Make and manage a site: keys, trust list, revocation list."""
+
+
+@site.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--scope", default="demo", show_default=True, help="The site's scope (e.g. maple-court).")
+@click.option("--name", default=None, help="A display name for the site.")
+def site_init(directory: Path, scope: str, name: str | None) -> None:
+    """Make a self-contained site in DIRECTORY, with a device configuration that uses it."""
+    try:
+        s = Site.init(directory, scope=scope, name=name)
+    except (SiteError, ValueError) as e:
+        fail(str(e))
+    write_atomic(directory / "gatekeeper.toml", DEVICE_CONFIG.format(scope=scope).encode())
+    with Store(directory / "state" / "gatekeeper.db", s.authority_public) as store:
+        try:
+            for f in (s.trust_file(), s.revocation_file()):
+                store.apply_list(f.read_bytes())
+        except ListError as e:
+            fail(f"could not apply the site's first lists: {e}")
+    click.echo(f"Made site '{s.name}' (scope {s.scope}) in {directory}:")
+    for what, path in [
+        ("authority key (keep secret)", "keys/authority.key"),
+        ("issuer key (keep secret)", f"keys/issuer-{s.issuer_kid}.key"),
+        ("signed trust list", s.trust_file().relative_to(directory)),
+        ("signed revocation list", s.revocation_file().relative_to(directory)),
+        ("device configuration", "gatekeeper.toml"),
+        ("device store (lists applied)", "state/gatekeeper.db"),
+    ]:
+        click.echo(f"  {what:30} {directory / path}")
+    click.echo(f"Next: gatekeeper pass issue --site {directory} --label A-101")
+
+
+@site.command("rotate-issuer")
+@click.option("--site", "site_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--overlap-days", type=float, default=None,
+              help="End the old key's window this many days from now (default: keep its window).")
+def site_rotate(site_dir: Path, overlap_days: float | None) -> None:
+    """Roll the issuer key over: a new key and a new trust list. Old passes stay valid in the old window."""
+    try:
+        s = Site.open(site_dir)
+        kid, path = s.rotate_issuer(overlap_days)
+    except SiteError as e:
+        fail(str(e))
+    click.echo(f"New issuer key {kid}; new trust list {path}")
+    click.echo(f"Apply it on each device: gatekeeper lists apply --config CONFIG {path}")

@@ -1,0 +1,179 @@
+"""The revocation (status) list: full snapshots and deltas, signed against rollback.
+
+Body (CBOR map, envelope kind ``gk-revocations/1``)::
+
+    {"version": uint, "issued_at": uint, "type": "full" | "delta", "base": uint (delta only),
+     "entries": bstr, "lifted": bstr (delta only)}
+
+``entries`` packs fixed 21-byte records, strictly ascending by pass id:
+``pass_id (12 bytes) | state (1 byte: 1 revoked, 2 red, 3 yellow) | since (8 bytes, big-endian
+unsigned Unix seconds)``. ``lifted`` packs 12-byte pass ids. A 1,000,000-entry snapshot is
+21,000,000 bytes of entries plus a few dozen bytes of framing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Iterator
+
+import cbor2
+import numpy as np
+
+from .envelope import Envelope, ListError, field, load_body, open_envelope, seal
+from .keys import PrivateKey, PublicKey
+from .passes import PASS_ID_LEN
+from .trust import TrustList
+
+KIND = "gk-revocations/1"
+RECORD_LEN = PASS_ID_LEN + 1 + 8
+_RECORD = np.dtype([("hi", ">u8"), ("lo", ">u4"), ("state", "u1"), ("since", ">u8")])
+_ID = np.dtype([("hi", ">u8"), ("lo", ">u4")])
+
+
+class EntryState(enum.IntEnum):
+    """What an entry does to a pass from its ``since`` time on."""
+
+    REVOKED = 1
+    RED = 2
+    YELLOW = 3
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One list entry: ``pass_id`` turns ``state`` from Unix time ``since``."""
+
+    pass_id: bytes
+    state: EntryState
+    since: int
+
+
+@dataclass(frozen=True)
+class RevocationList:
+    """A verified list: a full snapshot (``base is None``) or a delta from version ``base``.
+
+    ``entries`` and ``lifted`` stay packed (see the module doc) so a million entries cost
+    21 MB, not a million Python objects; iterate them with :meth:`iter_entries`.
+    """
+
+    version: int
+    issued_at: int
+    base: int | None
+    entries: bytes
+    lifted: bytes = b""
+
+    @property
+    def is_delta(self) -> bool:
+        return self.base is not None
+
+    def __len__(self) -> int:
+        return len(self.entries) // RECORD_LEN
+
+    def iter_entries(self) -> Iterator[tuple[bytes, int, int]]:
+        """(pass_id, state, since) for each entry, in pass id order."""
+        e = self.entries
+        for off in range(0, len(e), RECORD_LEN):
+            yield (e[off:off + PASS_ID_LEN], e[off + PASS_ID_LEN],
+                   int.from_bytes(e[off + PASS_ID_LEN + 1:off + RECORD_LEN], "big"))
+
+    def iter_lifted(self) -> Iterator[bytes]:
+        for off in range(0, len(self.lifted), PASS_ID_LEN):
+            yield self.lifted[off:off + PASS_ID_LEN]
+
+    def body(self) -> bytes:
+        m: dict = {"version": self.version, "issued_at": self.issued_at,
+                   "type": "delta" if self.is_delta else "full", "entries": self.entries}
+        if self.is_delta:
+            m["base"] = self.base
+            m["lifted"] = self.lifted
+        return cbor2.dumps(m, canonical=True)
+
+    def sign(self, key: PrivateKey) -> bytes:
+        """The signed file bytes."""
+        return seal(KIND, self.body(), key)
+
+
+def pack_entries(entries: dict[bytes, tuple[int, int]]) -> bytes:
+    """Pack ``{pass_id: (state, since)}`` into sorted 21-byte records."""
+    out = bytearray()
+    for pid in sorted(entries):
+        state, since = entries[pid]
+        out += pid + bytes([int(EntryState(state))]) + int(since).to_bytes(8, "big")
+    return bytes(out)
+
+
+def pack_ids(ids: set[bytes] | list[bytes]) -> bytes:
+    return b"".join(sorted(ids))
+
+
+def revocation_list_from_envelope(env: Envelope) -> RevocationList:
+    """Parse a revocation list whose envelope the caller has verified; :class:`ListError` if malformed."""
+    if env.kind != KIND:
+        raise ListError(f"not a revocation list (kind {env.kind!r})")
+    body = load_body(env)
+    w = "revocation list"
+    version = field(body, "version", int, w)
+    issued_at = field(body, "issued_at", int, w)
+    typ = field(body, "type", str, w)
+    entries = field(body, "entries", bytes, w)
+    if version < 1 or issued_at < 0:
+        raise ListError(f"{w}: version and issued_at must be positive")
+    if typ == "full":
+        base, lifted = None, b""
+    elif typ == "delta":
+        base = field(body, "base", int, w)
+        lifted = field(body, "lifted", bytes, w)
+        if not 0 <= base < version:
+            raise ListError(f"{w}: delta base {base} is not below its version {version}")
+    else:
+        raise ListError(f"{w}: type must be 'full' or 'delta', not {typ!r}")
+    _check_records(entries, lifted)
+    return RevocationList(version, issued_at, base, entries, lifted)
+
+
+def _check_records(entries: bytes, lifted: bytes) -> None:
+    if len(entries) % RECORD_LEN:
+        raise ListError(f"revocation list: entries are not whole {RECORD_LEN}-byte records")
+    if len(lifted) % PASS_ID_LEN:
+        raise ListError(f"revocation list: lifted ids are not whole {PASS_ID_LEN}-byte ids")
+    rec = np.frombuffer(entries, dtype=_RECORD)
+    if len(rec) and not np.isin(rec["state"], (1, 2, 3)).all():
+        raise ListError("revocation list: an entry has an unknown state")
+    _check_ascending(rec["hi"], rec["lo"], "entries")
+    ids = np.frombuffer(lifted, dtype=_ID)
+    _check_ascending(ids["hi"], ids["lo"], "lifted ids")
+
+
+def _check_ascending(hi: np.ndarray, lo: np.ndarray, what: str) -> None:
+    # Strictly ascending ids: one canonical encoding and no duplicate that could mean two states.
+    if len(hi) < 2:
+        return
+    up = (hi[1:] > hi[:-1]) | ((hi[1:] == hi[:-1]) & (lo[1:] > lo[:-1]))
+    if not up.all():
+        raise ListError(f"revocation list: {what} are not strictly ascending by pass id")
+
+
+def load_revocation_list(data: bytes, authority: PublicKey, trust: TrustList | None) -> RevocationList:
+    """Verify and parse a revocation list file.
+
+    The signer must be the authority, or an issuer that ``trust`` allows to sign lists and whose
+    window holds the list's issue time. :class:`ListError` says why a file is refused.
+    """
+    env = open_envelope(data)
+    if env.kind != KIND:
+        raise ListError(f"not a revocation list (kind {env.kind!r})")
+    return revocation_list_from_envelope(_verified(env, authority, trust))
+
+
+def _verified(env: Envelope, authority: PublicKey, trust: TrustList | None) -> Envelope:
+    if env.signer_kid == authority.kid:
+        env.verify(authority)
+        return env
+    issuer = trust.issuer(env.signer_kid) if trust else None
+    if issuer is None or not issuer.may_sign_lists:
+        raise ListError(f"signed by key {env.signer_kid.hex()}, which may not sign revocation lists")
+    env.verify(issuer.key)
+    issued_at = load_body(env).get("issued_at")
+    if not isinstance(issued_at, int) or not issuer.valid_from <= issued_at <= issuer.valid_until:
+        raise ListError(f"signed by key {env.signer_kid.hex()} outside its trusted window")
+    return env
