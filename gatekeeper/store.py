@@ -103,6 +103,8 @@ class Store:
 
     # --- schema ---------------------------------------------------------------------------------
     def _migrate(self) -> None:
+        if self._schema_version() == SCHEMA_VERSION:
+            return  # the common case takes no write lock
         with self._tx():
             have = self._schema_version()
             if have > SCHEMA_VERSION:
@@ -168,7 +170,8 @@ class Store:
         return Entry(pass_id, EntryState(row[0]), row[1]) if row else None
 
     def list_status(self) -> ListStatus:
-        g = self._get
+        meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())  # one read: a few rows
+        g = meta.get
         rv = g("revocation_version")
         return ListStatus(
             trust_version=int(g("trust_version")) if g("trust_version") else None,
@@ -176,7 +179,7 @@ class Store:
             revocation_issued_at=int(g("revocation_issued_at")) if rv else None,
             revocation_checked_at=float(g("revocation_checked_at")) if rv else None,
             revocation_entries=int(g("revocation_entries") or 0),
-            time_floor=self.time_floor,
+            time_floor=float(g("time_floor") or 0),
         )
 
     def confirm_revocations_current(self, at: float) -> None:

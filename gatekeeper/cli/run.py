@@ -1,0 +1,39 @@
+"""``gatekeeper run`` and ``gatekeeper selftest``: the daemon and its start-up check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import ConfigError
+from . import main
+from .common import fail
+from .lists import CONFIG_OPTION
+
+
+@main.command("run")
+@CONFIG_OPTION
+@click.option("--source", "source_spec", metavar="SPEC",
+              help="Override the camera: picamera2, opencv:0 (or a device path or RTSP URL), video:PATH, "
+                   "images:DIR, synthetic.")
+@click.option("--events", type=click.Choice(["json"]), default=None,
+              help="json: one JSON line per event on stdout (decision, gate, manual).")
+@click.option("--exit-when-done", is_flag=True,
+              help="With an image-folder or video-file source: exit 0 once the last frame is decided "
+                   "and the gate is closed again.")
+def run(config_path: Path, source_spec: str | None, events: str | None, exit_when_done: bool) -> None:
+    """Run the gate: scan, decide, log, open. SIGTERM/SIGINT stop it; SIGHUP reloads the policy."""
+    import logging
+    import sys
+
+    from ..daemon import DaemonOptions, run_daemon
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        code = run_daemon(config_path, DaemonOptions(source_spec=source_spec, exit_when_done=exit_when_done),
+                          events_json=events == "json")
+    except (ConfigError, ValueError, OSError, RuntimeError) as e:
+        fail(f"cannot start the gate: {e}")
+    raise SystemExit(code)
