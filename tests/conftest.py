@@ -1,0 +1,93 @@
+"""Shared fixtures: keys, a trust list, a pass factory, a real site directory and a device store.
+
+Everything here is real: Ed25519 keys from ``cryptography``, signed files on disk, SQLite files.
+Times are fixed (``T0``) for the pure core so that tests never depend on the machine's clock;
+tests that go through the CLI use the real clock, as an admin would.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from gatekeeper.site import DAY, Site
+from gatekeeper.store import Store
+from gatekeeper.verify import Issuer, PassClaims, PrivateKey, Status, TrustList, issue, new_pass_id
+
+#: A fixed "now" for the pure core (2027-01-15T08:00:00Z).
+T0 = 1_800_000_000
+SCOPE = "maple-court"
+
+MakePass = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def authority() -> PrivateKey:
+    return PrivateKey.generate()
+
+
+@pytest.fixture(scope="session")
+def issuer_key() -> PrivateKey:
+    return PrivateKey.generate()
+
+
+@pytest.fixture(scope="session")
+def trust(authority: PrivateKey, issuer_key: PrivateKey) -> TrustList:
+    """Trust list v1: one issuer for ``maple-court``, trusted a year either side of ``T0``."""
+    return TrustList(1, T0 - DAY, (Issuer(issuer_key.public, T0 - 365 * DAY, T0 + 365 * DAY, (SCOPE,)),))
+
+
+def issue_pass(key: PrivateKey, *, valid_from: int = T0 - DAY, valid_until: int = T0 + 30 * DAY,
+               scope: str = SCOPE, status: Status = Status.GREEN, label: str | None = None,
+               pass_id: bytes | None = None) -> str:
+    """A pass text signed by ``key`` (defaults: valid around ``T0``, the site scope, green)."""
+    claims = PassClaims(key.kid, pass_id or new_pass_id(), valid_from, valid_until, scope, status, label)
+    return issue(key, claims)
+
+
+@pytest.fixture(scope="session")
+def make_pass(issuer_key: PrivateKey) -> MakePass:
+    """``make_pass(**overrides)`` -> a pass text by the trusted issuer; pass ``key=`` for another."""
+
+    def make(key: PrivateKey | None = None, **kw: object) -> str:
+        return issue_pass(key or issuer_key, **kw)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    """A real site directory made by ``Site.init`` (real clock), scope ``maple-court``."""
+    return Site.init(tmp_path / "site", scope=SCOPE)
+
+
+@pytest.fixture
+def store(tmp_path: Path, site: Site) -> Iterator[Store]:
+    """A device store with the site's first trust and revocation lists applied."""
+    s = Store(tmp_path / "device.db", site.authority_public)
+    s.apply_list(site.trust_file().read_bytes())
+    s.apply_list(site.revocation_file().read_bytes())
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def dump_db() -> Callable[[Path], dict[str, list]]:
+    """``dump_db(path)``: a comparable dump of a database file (see :func:`db_dump`)."""
+    return db_dump
+
+
+def db_dump(path: Path) -> dict[str, list]:
+    """Every table's rows (sorted) and the schema: two equal dumps mean an unchanged database."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        out: dict[str, list] = {"schema": sorted(conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchall())}
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"):
+            out[name] = sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
+        return out
+    finally:
+        conn.close()
