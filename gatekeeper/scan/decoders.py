@@ -1,0 +1,336 @@
+"""QR decoders behind one small interface, and the chain the scanner runs.
+
+Every decoder takes a grayscale frame and returns the QR codes it read as exact bytes.
+Measured here (docs/PERFORMANCE.md, tools/bench_scan.py): zxing-cpp reads most and costs least,
+so the default chain runs zxing-cpp on the whole frame and runs its slower rescues only on the
+region of a code that zxing-cpp located but could not read (``return_errors=True``). That report
+never fires on an empty frame, so empty frames, the most common ones at a gate, stay cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+log = logging.getLogger("gatekeeper.scan")
+
+Point = tuple[float, float]
+Quad = tuple[Point, Point, Point, Point]
+"""Corners of a code in frame pixels: top-left, top-right, bottom-right, bottom-left."""
+
+
+@dataclass(frozen=True)
+class DecodedCode:
+    """One QR code read from a frame.
+
+    ``payload`` is the exact content: zxing-cpp is asked for ``TextMode.Plain`` (its default,
+    "human readable" mode rewrites some content) and the text is UTF-8 encoded, which is also
+    what zbar and OpenCV return. ``position`` is the code's corners in the frame, when known.
+    """
+
+    payload: bytes
+    position: Quad | None = None
+
+
+@runtime_checkable
+class Decoder(Protocol):
+    """Anything that reads QR codes from a 2-D uint8 grayscale image."""
+
+    name: str
+
+    def decode(self, image: np.ndarray) -> list[DecodedCode]:
+        """Return the codes read in ``image`` (empty list when none); never raise on pixels."""
+        ...
+
+
+class DecoderUnavailable(RuntimeError):
+    """The library behind a decoder is not installed on this machine."""
+
+
+def as_gray(image: np.ndarray) -> np.ndarray | None:
+    """The image as a 2-D uint8 array, or None when no decoder could use it.
+
+    Frames are grayscale already; colour images (from files) are converted here so that no
+    decoder reads a single colour channel by accident (pyzbar reads channel 0 of a 3-D array).
+    """
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise TypeError(f"a decoder takes a numpy uint8 array, not {type(image).__name__}"
+                        f"{'/' + str(image.dtype) if isinstance(image, np.ndarray) else ''}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    elif image.ndim == 3 and image.shape[2] in (3, 4) and min(image.shape[:2]) > 0:
+        code = cv2.COLOR_BGR2GRAY if image.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
+        image = cv2.cvtColor(np.ascontiguousarray(image), code)
+    if image.ndim != 2 or min(image.shape) < MIN_SIDE:
+        return None
+    return image
+
+
+# A QR code of version 1 with no quiet zone is 21 modules wide: nothing smaller can hold one.
+MIN_SIDE = 21
+
+
+def _quad(points: Sequence[tuple[float, float]]) -> Quad | None:
+    if len(points) != 4:
+        return None
+    a, b, c, d = ((float(x), float(y)) for x, y in points)
+    return (a, b, c, d)
+
+
+class ZxingDecoder:
+    """zxing-cpp restricted to QR codes.
+
+    ``try_invert=True`` reads light-on-dark (dark-mode) codes for +0.3 ms on an empty frame;
+    ``try_rotate`` gains nothing on QR codes (their finder patterns are rotation invariant) and
+    stays off. Both were chosen by measurement: see docs/PERFORMANCE.md.
+    """
+
+    def __init__(self, *, try_invert: bool = True, try_rotate: bool = False,
+                 binarizer: str = "local") -> None:
+        import zxingcpp
+
+        self._zx = zxingcpp
+        binarizers = {"local": zxingcpp.Binarizer.LocalAverage,
+                      "global": zxingcpp.Binarizer.GlobalHistogram}
+        if binarizer not in binarizers:
+            raise ValueError(f"unknown zxing binarizer {binarizer!r}: use one of {sorted(binarizers)}")
+        self.name = "zxing" if binarizer == "local" else f"zxing-{binarizer}"
+        self._options = dict(formats=zxingcpp.BarcodeFormat.QRCode, try_rotate=try_rotate,
+                             try_invert=try_invert, text_mode=zxingcpp.TextMode.Plain,
+                             binarizer=binarizers[binarizer], return_errors=True)
+
+    def read(self, image: np.ndarray) -> tuple[list[DecodedCode], list[Quad]]:
+        """Codes read, and the corners of codes located but not read (the rescue trigger)."""
+        gray = as_gray(image)
+        if gray is None:
+            return [], []
+        codes: list[DecodedCode] = []
+        missed: list[Quad] = []
+        for barcode in self._zx.read_barcodes(gray, **self._options):
+            p = barcode.position
+            quad = _quad([(q.x, q.y) for q in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)])
+            if barcode.valid:
+                codes.append(DecodedCode(barcode.text.encode("utf-8"), quad))
+            elif quad is not None:
+                missed.append(quad)
+        return codes, missed
+
+    def decode(self, image: np.ndarray) -> list[DecodedCode]:
+        """Codes read in ``image``."""
+        return self.read(image)[0]
+
+
+class PyzbarDecoder:
+    """zbar through pyzbar, restricted to QR codes; needs the libzbar0 system library."""
+
+    name = "pyzbar"
+
+    def __init__(self) -> None:
+        try:
+            from pyzbar import pyzbar
+        except (ImportError, OSError) as exc:  # pyzbar raises ImportError when libzbar is absent
+            raise DecoderUnavailable(f"pyzbar/libzbar not usable: {exc}") from exc
+        self._decode = pyzbar.decode
+        self._symbols = [pyzbar.ZBarSymbol.QRCODE]
+
+    def decode(self, image: np.ndarray) -> list[DecodedCode]:
+        """Codes read in ``image``."""
+        gray = as_gray(image)
+        if gray is None:
+            return []
+        # pyzbar hands zbar the raw buffer with width = shape[1]: a strided view must be packed.
+        found = self._decode(np.ascontiguousarray(gray), symbols=self._symbols)
+        return [DecodedCode(s.data, _quad([(p.x, p.y) for p in s.polygon])) for s in found]
+
+
+class OpenCVDecoder:
+    """OpenCV's QRCodeDetector: the weakest and slowest here, kept for machines with nothing else."""
+
+    name = "opencv"
+
+    def __init__(self) -> None:
+        self._detector = cv2.QRCodeDetector()
+
+    def decode(self, image: np.ndarray) -> list[DecodedCode]:
+        """Codes read in ``image``."""
+        gray = as_gray(image)
+        if gray is None:
+            return []
+        try:
+            ok, texts, points, _ = self._detector.detectAndDecodeMulti(gray)
+        except UnicodeDecodeError:
+            # The binding decodes payloads as UTF-8 and raises on anything else.
+            return []
+        except cv2.error as exc:  # e.g. "mode 13 not implemented" on some real codes
+            log.debug("opencv decoder gave up on a frame: %s", exc)
+            return []
+        if not ok:
+            return []
+        out = []
+        for text, pts in zip(texts, points if points is not None else [None] * len(texts)):
+            if text:
+                quad = _quad([tuple(p) for p in pts]) if pts is not None else None
+                out.append(DecodedCode(text.encode("utf-8"), quad))
+        return out
+
+
+class Upscaled:
+    """Another decoder run on the image enlarged ``factor`` times (small, soft codes read better)."""
+
+    def __init__(self, inner: Decoder, factor: float = 2.0) -> None:
+        self.inner = inner
+        self.factor = factor
+        self.name = f"{inner.name}@{factor:g}x"
+
+    def decode(self, image: np.ndarray) -> list[DecodedCode]:
+        """Codes read in the enlarged image, positions mapped back to ``image``."""
+        gray = as_gray(image)
+        if gray is None:
+            return []
+        big = cv2.resize(gray, None, fx=self.factor, fy=self.factor, interpolation=cv2.INTER_CUBIC)
+        return [_moved(c, 0.0, 0.0, 1.0 / self.factor) for c in self.inner.decode(big)]
+
+
+def _moved(code: DecodedCode, dx: float, dy: float, scale: float = 1.0) -> DecodedCode:
+    if code.position is None:
+        return code
+    pos = tuple((x * scale + dx, y * scale + dy) for x, y in code.position)
+    return DecodedCode(code.payload, pos)  # type: ignore[arg-type]
+
+
+def crop_box(quads: Sequence[Quad], shape: tuple[int, int], margin: float = 0.25) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) around ``quads`` widened by ``margin`` of their size, inside ``shape``.
+
+    The margin restores the quiet zone and the parts of the code that zxing-cpp's corner
+    estimate cut off; a few pixels more cover codes located as a sliver.
+    """
+    xs = [x for q in quads for x, _ in q]
+    ys = [y for q in quads for _, y in q]
+    extra = int(max(max(xs) - min(xs), max(ys) - min(ys)) * margin) + 4
+    h, w = shape
+    x0, y0 = max(0, int(min(xs)) - extra), max(0, int(min(ys)) - extra)
+    x1, y1 = min(w, int(max(xs)) + extra + 1), min(h, int(max(ys)) + extra + 1)
+    return x0, y0, x1, y1
+
+
+class RescueChain:
+    """zxing-cpp on the whole frame; rescuers only on the region of a code it located but missed.
+
+    A rescuer is any Decoder; it sees the crop and its results are moved back into frame
+    coordinates. The first rescuer that reads something wins.
+    """
+
+    def __init__(self, primary: ZxingDecoder, rescuers: Sequence[Decoder]) -> None:
+        self.primary = primary
+        self.rescuers = list(rescuers)
+        self.name = "+".join([primary.name, *(r.name for r in self.rescuers)])
+
+    def decode(self, image: np.ndarray) -> list[DecodedCode]:
+        """Codes read in ``image``."""
+        gray = as_gray(image)
+        if gray is None:
+            return []
+        codes, missed = self.primary.read(gray)
+        if codes or not missed or not self.rescuers:
+            return codes
+        x0, y0, x1, y1 = crop_box(missed, gray.shape)
+        region = gray[y0:y1, x0:x1]
+        for rescuer in self.rescuers:
+            found = rescuer.decode(region)
+            if found:
+                return [_moved(c, x0, y0) for c in found]
+        return []
+
+
+class FirstOf:
+    """Decoders tried in turn on the whole frame until one reads something.
+
+    Used only when zxing-cpp is not in front: without its located-but-unread report there is no
+    cheap way to tell an empty frame from a hard one, so every empty frame pays for every decoder.
+    """
+
+    def __init__(self, decoders: Sequence[Decoder]) -> None:
+        self.decoders = list(decoders)
+        self.name = "|".join(d.name for d in self.decoders)
+
+    def decode(self, image: np.ndarray) -> list[DecodedCode]:
+        """Codes read by the first decoder that reads any."""
+        for decoder in self.decoders:
+            found = decoder.decode(image)
+            if found:
+                return found
+        return []
+
+
+_FACTORIES = {"zxing": ZxingDecoder, "pyzbar": PyzbarDecoder, "opencv": OpenCVDecoder}
+_reported_missing: set[str] = set()
+
+DEFAULT_CHAIN = ("zxing", "pyzbar")
+"""The default: zxing-cpp, rescued by its second binarizer, a 2x upscale and zbar (measured)."""
+
+
+def _make(name: str) -> Decoder | None:
+    try:
+        return _FACTORIES[name]()
+    except (DecoderUnavailable, ImportError, OSError) as exc:
+        if name not in _reported_missing:  # once per process: the loop may rebuild decoders
+            _reported_missing.add(name)
+            log.warning("decoder %r is not available on this machine and is skipped: %s", name, exc)
+        return None
+
+
+def available_decoders() -> list[str]:
+    """Names of the decoders whose libraries work on this machine."""
+    return [name for name in _FACTORIES if _make(name) is not None]
+
+
+def build_decoder(names: Sequence[str]) -> Decoder:
+    """The decoder chain for ``names`` (from "zxing", "pyzbar", "opencv"), in that order.
+
+    With "zxing" first, the others run only on regions zxing-cpp located but could not read,
+    after zxing-cpp's own rescues (its global binarizer and a 2x upscale of the region).
+    Otherwise each runs on the whole frame when the ones before it read nothing.
+    A decoder whose library is missing is logged once and left out.
+    """
+    wanted = [str(n).strip().lower() for n in names]
+    unknown = [n for n in wanted if n not in _FACTORIES]
+    if unknown or not wanted:
+        raise ValueError(f"unknown decoder name(s) {unknown or wanted!r}: "
+                         f"choose from {', '.join(_FACTORIES)} (e.g. ['zxing', 'pyzbar'])")
+    built = [d for d in (_make(n) for n in dict.fromkeys(wanted)) if d is not None]
+    if not built:
+        raise ValueError(f"none of the decoders {wanted!r} is available on this machine; "
+                         "install zxing-cpp (pip install zxing-cpp)")
+    first = built[0]
+    if isinstance(first, ZxingDecoder):
+        own = [ZxingDecoder(binarizer="global"), Upscaled(ZxingDecoder(), 2.0)]
+        return RescueChain(first, own + built[1:])
+    return built[0] if len(built) == 1 else FirstOf(built)
+
+
+def default_decoder() -> Decoder:
+    """The chain chosen by measurement: see DEFAULT_CHAIN and docs/PERFORMANCE.md."""
+    return build_decoder(DEFAULT_CHAIN)
+
+
+def read_gray(path: str | PathLike[str]) -> np.ndarray:
+    """A still image as 2-D uint8 grayscale; ValueError naming the path when it is not one."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{p}: no such file")
+    image = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+    if image is None or image.size == 0:
+        raise ValueError(f"{p}: not an image that can be read (PNG, JPEG, WebP, BMP, TIFF)")
+    return image
+
+
+def decode_file(path: str | PathLike[str], decoder: Decoder | None = None) -> list[DecodedCode]:
+    """Codes in a still image file, read with ``decoder`` (default: the default chain)."""
+    return (decoder or default_decoder()).decode(read_gray(path))
