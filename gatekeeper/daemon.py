@@ -19,12 +19,13 @@ from typing import Any, Callable, TextIO
 
 from .checkpoint import Checkpoint, load_authority, policy_of
 from .config import Settings, load_settings
-from .hw import Gate, install_signal_handlers, make_pin_factory
+from .hw import Gate, install_signal_handlers
 from .hw.display import DisplayServer
 from .hw.metrics import Metrics
 from .isotime import iso
 from .scan.decoders import build_decoder
-from .scan.frames import FrameSource, open_source
+from .parts import build_gate, camera_source
+from .scan.frames import FrameSource
 from .scan.loop import FrameLoop, Presentation
 from .store import Store
 from .systemd_notify import notify, watchdog_seconds
@@ -159,6 +160,10 @@ class Daemon:
             self._last_ping = now
             notify("WATCHDOG=1")
 
+    def _on_gate(self, state: str) -> None:
+        self.metrics.set_gauge("gate_open", state == "open")
+        self.events.emit({"event": "gate", "state": state})
+
     # --- health -----------------------------------------------------------------------------------
     def status(self) -> dict:
         """The device's health, for /status, the display footer and the demo."""
@@ -208,26 +213,20 @@ class Daemon:
         """Start every part, serve until stopped (or done), and leave the relay in its fail state."""
         st = self.settings
         self.checkpoint = Checkpoint(st, Store(st.path(st.device.store), load_authority(st)))
-        factory = self.options.pin_factory or make_pin_factory(st.gate.pin_factory)
         state_dir = os.environ.get("STATE_DIRECTORY")
-        g = st.gate
-        self.gate = Gate.build(
-            relay_pin=g.relay_pin, green_pin=g.green_led_pin, red_pin=g.red_led_pin, buzzer_pin=g.buzzer_pin,
-            button_pin=g.button_pin, on_manual=self.on_manual, active_high=g.relay_active_high,
-            fail_mode=g.fail_mode, open_seconds=g.open_time, pin_factory=factory,
-            failsafe_record=Path(state_dir) / "failsafe.json" if state_dir else None)
+        self.gate = build_gate(st, self.on_manual, self.options.pin_factory,
+                               Path(state_dir) / "failsafe.json" if state_dir else None)
         try:
-            self.gate.on_state(lambda state: self.events.emit({"event": "gate", "state": state}))
+            self.gate.on_state(self._on_gate)
             if st.display.enabled:
                 self.display = DisplayServer(st.display.bind, st.display.port, status=self.status,
                                              metrics=self.metrics.render)
                 self.display.start()
                 log.info("display on %s", self.display.url)
-            source = self.options.source or open_source(
-                self.options.source_spec or st.camera.source, fps=st.camera.fps, width=st.camera.width,
-                height=st.camera.height)
+            source = self.options.source or camera_source(st, self.options.source_spec)
             self.loop = FrameLoop(source, build_decoder(list(st.scan.decoders)), self.on_presentation,
-                                  cooldown_s=st.scan.cooldown, gap_s=st.scan.gap, on_frame=self.on_frame)
+                                  cooldown_s=st.scan.cooldown, gap_s=st.scan.gap, on_frame=self.on_frame,
+                                  reopen_after_s=st.camera.reopen_after)
             self.loop.start()
             threads = [threading.Thread(target=fn, args=(self.stopping,), daemon=True, name=fn.__name__)
                        for fn in self._background()]

@@ -37,3 +37,25 @@ def run(config_path: Path, source_spec: str | None, events: str | None, exit_whe
     except (ConfigError, ValueError, OSError, RuntimeError) as e:
         fail(f"cannot start the gate: {e}")
     raise SystemExit(code)
+
+
+@main.command("selftest")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per step.")
+def selftest(config_path: Path, as_json: bool) -> None:
+    """Grab a frame, decode it, click the relay, cycle the LEDs and beep; say what worked."""
+    from ..config import load_settings
+    from ..selftest import run_selftest
+    from .common import emit_json
+
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as e:
+        fail(str(e))
+    results = run_selftest(settings)
+    for r in results:
+        if as_json:
+            emit_json({"step": r.name, "ok": r.ok, "detail": r.detail})
+        else:
+            click.echo(f"{'PASS' if r.ok else 'FAIL'} {r.name:7} {r.detail}")
+    raise SystemExit(0 if all(r.ok for r in results) else 1)
