@@ -8,6 +8,7 @@ The kind is inside what is signed, so a trust list can never be replayed as a re
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import cbor2
@@ -47,9 +48,14 @@ def open_envelope(data: bytes) -> Envelope:
     if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) < 8:
         raise ListError("not a list file (empty or truncated)")
     try:
-        items = cbor2.loads(bytes(data))
+        fp = io.BytesIO(bytes(data))
+        items = cbor2.CBORDecoder(fp).decode()
     except Exception:  # hostile bytes raise many cbor2 error types; all mean "malformed"
         raise ListError("not a list file (malformed or truncated CBOR)") from None
+    # cbor2.loads ignores what follows the first item: unsigned bytes after a list are refused,
+    # so a file is exactly one envelope (and a concatenation of two files is not silently half-read).
+    if fp.tell() != len(data):
+        raise ListError("not a list file (trailing bytes after the envelope)")
     if not isinstance(items, list) or len(items) != 4:
         raise ListError("not a list file (expected an array of 4)")
     kind, body, kid, sig = items

@@ -22,7 +22,7 @@ import numpy as np
 
 from .envelope import Envelope, ListError, field, load_body, open_envelope, seal
 from .keys import PrivateKey, PublicKey
-from .passes import PASS_ID_LEN
+from .passes import MAX_TIME, PASS_ID_LEN
 from .trust import TrustList
 
 KIND = "gk-revocations/1"
@@ -118,6 +118,10 @@ def revocation_list_from_envelope(env: Envelope) -> RevocationList:
     entries = field(body, "entries", bytes, w)
     if version < 1 or issued_at < 0:
         raise ListError(f"{w}: version and issued_at must be positive")
+    # Times beyond MAX_TIME would not fit SQLite's signed 64-bit integers (an OverflowError, not a
+    # refusal) and an absurd issued_at would lift the time floor beyond every real clock.
+    if issued_at >= MAX_TIME or version >= 2**63:
+        raise ListError(f"{w}: issued_at {issued_at} or version {version} is out of range")
     if typ == "full":
         base, lifted = None, b""
     elif typ == "delta":
@@ -139,6 +143,8 @@ def _check_records(entries: bytes, lifted: bytes) -> None:
     rec = np.frombuffer(entries, dtype=_RECORD)
     if len(rec) and not np.isin(rec["state"], (1, 2, 3)).all():
         raise ListError("revocation list: an entry has an unknown state")
+    if len(rec) and int(rec["since"].max()) >= MAX_TIME:
+        raise ListError("revocation list: an entry's 'since' is not a plausible Unix time")
     _check_ascending(rec["hi"], rec["lo"], "entries")
     ids = np.frombuffer(lifted, dtype=_ID)
     _check_ascending(ids["hi"], ids["lo"], "lifted ids")

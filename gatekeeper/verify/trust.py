@@ -13,7 +13,7 @@ import cbor2
 
 from .envelope import Envelope, ListError, field, load_body, open_envelope, seal
 from .keys import PrivateKey, PublicKey
-from .passes import scope_covers, validate_scope
+from .passes import MAX_TIME, scope_covers, validate_scope
 
 KIND = "gk-trust/1"
 
@@ -85,8 +85,8 @@ def trust_list_from_envelope(env: Envelope, authority: PublicKey) -> TrustList:
     version = field(body, "version", int, where)
     issued_at = field(body, "issued_at", int, where)
     raw_issuers = field(body, "issuers", list, where)
-    if version < 1 or issued_at < 0:
-        raise ListError("trust list: version and issued_at must be positive")
+    if not 1 <= version < 2**63 or not 0 <= issued_at < MAX_TIME:  # an absurd issued_at would lift the time floor forever
+        raise ListError("trust list: version must be positive and issued_at a plausible Unix time")
     issuers = []
     for n, m in enumerate(raw_issuers):
         w = f"trust list issuer #{n}"
