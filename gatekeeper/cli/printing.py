@@ -1,0 +1,128 @@
+"""``gatekeeper pass print``: an A4 PDF sheet of passes for residents without smartphones."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from ..atomicfile import write_atomic
+from ..site import DAY, Site, SiteError
+from ..verify import PassClaims, PassFormatError, Status, parse
+from ..verify.passes import SIGN_DOMAIN
+from .common import fail, iso, parse_time
+from .passes import SITE_OPTION, pass_group, qr_of
+
+#: A sheet is for one block or one building at a time; a typo like ``--count 5000`` should not
+#: sign thousands of passes and a 600-page PDF.
+MAX_PASSES = 400
+ISSUE_OPTIONS = ("--count", "--label", "--labels-file", "--valid-from", "--valid-until", "--scope", "--status")
+
+
+@pass_group.command("print")
+@SITE_OPTION
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The PDF to write (A4, eight passes a page).")
+@click.option("--count", type=click.IntRange(1, MAX_PASSES),
+              help="How many new passes to issue (default: one per label, or 1).")
+@click.option("--label", "labels", multiple=True,
+              help="A label for one new pass, such as a unit number (repeatable; no names, no ID numbers).")
+@click.option("--labels-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labels, one a line (blank lines and lines starting with # are skipped).")
+@click.option("--valid-from", help="ISO 8601 (default: now).")
+@click.option("--valid-until", help="ISO 8601 (default: 30 days after valid-from).")
+@click.option("--scope", help="Where the passes open (default: the site's scope).")
+@click.option("--status", type=click.Choice(["green", "yellow", "red"]), help="Default: green.")
+@click.option("--text", "texts", multiple=True,
+              help="Print this already-issued pass text instead of issuing new ones (repeatable).")
+def pass_print(site_dir: Path, out: Path, count: int | None, labels: tuple[str, ...], labels_file: Path | None,
+               valid_from: str | None, valid_until: str | None, scope: str | None, status: str | None,
+               texts: tuple[str, ...]) -> None:
+    """Issue passes (or take issued ones with --text) and write them as a printable A4 PDF.
+
+    Prints one line per pass: its id (for 'gatekeeper pass revoke --pass-id') and its label.
+    """
+    try:
+        # fpdf2 is an optional extra: the gate device never prints, so it need not carry it.
+        from ..passsheet import PER_PAGE, SheetPass, render_sheet
+    except ImportError as e:
+        if e.name != "fpdf":
+            raise
+        fail("printing passes needs fpdf2, which is not installed: pip install 'gatekeeper[print]'")
+    try:
+        site = Site.open(site_dir)
+    except SiteError as e:
+        fail(str(e))
+
+    if texts:
+        given = [opt for opt, v in zip(ISSUE_OPTIONS, (count, labels, labels_file, valid_from, valid_until,
+                                                       scope, status)) if v]
+        if given:
+            raise click.UsageError(f"--text prints passes already issued; it does not go with {', '.join(given)}")
+        passes = [(t, _checked_claims(site, t, i)) for i, t in enumerate(texts, 1)]
+        now = time.time()
+        for _, c in passes:
+            if c.valid_until < now:
+                click.echo(f"gatekeeper: warning: pass {c.pass_id.hex()} expired on {iso(c.valid_until)}", err=True)
+    else:
+        all_labels = list(labels) + (_read_labels(labels_file) if labels_file else [])
+        if all_labels and count is not None and count != len(all_labels):
+            raise click.UsageError(f"--count {count} does not match the {len(all_labels)} labels given; "
+                                   f"give one or the other")
+        if len(all_labels) > MAX_PASSES:
+            raise click.UsageError(f"{len(all_labels)} labels: at most {MAX_PASSES} passes a sheet")
+        wanted: list[str | None] = list(all_labels) if all_labels else [None] * (count or 1)
+        start = parse_time(valid_from, "--valid-from") if valid_from else time.time()
+        end = parse_time(valid_until, "--valid-until") if valid_until else start + 30 * DAY
+        colour = Status[(status or "green").upper()]
+        passes = []
+        try:
+            for label in wanted:
+                passes.append(site.issue_pass(int(start), int(end), scope, colour, label))
+        except SiteError as e:
+            fail(str(e))
+        except ValueError as e:
+            about = f" (label {label!r})" if label and "label" in str(e) else ""
+            raise click.UsageError(f"{e}{about}") from None
+
+    try:
+        pdf = render_sheet([SheetPass(t, c, site.name) for t, c in passes], qr_of)
+    except ValueError as e:
+        fail(f"cannot print: {e}")
+    try:
+        write_atomic(out, pdf)
+    except OSError as e:
+        fail(f"{out}: cannot write the sheet: {e.strerror or e}")
+    for _, c in passes:
+        click.echo(f"{c.pass_id.hex()}  {c.label or '-'}")
+    pages = -(-len(passes) // PER_PAGE)
+    click.echo(f"wrote {len(passes)} passes on {pages} A4 page{'s' if pages > 1 else ''} to {out}", err=True)
+
+
+def _checked_claims(site: Site, text: str, n: int) -> PassClaims:
+    """The claims of an issued pass text, refusing one that is malformed, or not signed by an
+    issuer this site trusts: a tampered pass on paper would only be turned away at the gate."""
+    where = f"--text #{n}"
+    try:
+        signed = parse(text.strip())
+    except PassFormatError as e:
+        fail(f"{where} is not a pass ({e}); nothing written")
+    try:
+        issuer = site.trust_list().issuer(signed.claims.kid)
+    except SiteError as e:
+        fail(str(e))
+    if issuer is None:
+        fail(f"{where}: its issuer key {signed.claims.kid.hex()} is not in site {site.name}'s trust list; "
+             f"nothing written")
+    if not issuer.key.verify(SIGN_DOMAIN, signed.signed, signed.signature):
+        fail(f"{where}: the signature does not match (altered or damaged text); nothing written")
+    return signed.claims
+
+
+def _read_labels(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise click.BadParameter(f"{path}: cannot read: {e}", param_hint="--labels-file") from None
+    return [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]
