@@ -37,6 +37,7 @@ class Checkpoint:
         self.settings = settings
         self.policy = policy_of(settings)
         self.store = store or Store(settings.path(settings.device.store), load_authority(settings))
+        self.list_version: int | None = None  # the revocation list version the last decision used
 
     @classmethod
     def from_config(cls, path: str | Path) -> "Checkpoint":
@@ -49,6 +50,7 @@ class Checkpoint:
     def decide(self, text: str | bytes | None, wall: float | None = None) -> Decision:
         """Decide one code at wall-clock time ``wall`` (now when None)."""
         status = self.store.list_status()
+        self.list_version = status.revocation_version
         return decide(text, self.store.trust_list(), self.policy, self.clock(wall), self.store.lookup,
                       status.revocation_checked_at)
 

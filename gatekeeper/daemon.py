@@ -142,7 +142,7 @@ class Daemon:
             "issuer": d.issuer, "scope": d.scope, "status": d.status, "label": d.label, "at": d.at,
             "wall": time.time(), "mono": time.monotonic(), "boot_id": self._boot_id,
             "clock_trusted": int(d.clock_trusted), "list_stale": int(d.list_stale),
-            "list_version": store.list_status().revocation_version, "latency_ms": latency_ms,
+            "list_version": self.checkpoint.list_version, "latency_ms": latency_ms,
         })
 
     def on_frame(self, stats: Any) -> None:
