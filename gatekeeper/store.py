@@ -195,12 +195,14 @@ class Store:
         Refused (and nothing changed): a bad signature, a version not newer than the cached one,
         a delta whose base is not the cached version, or malformed content.
         """
-        env = open_envelope(data)
-        if env.kind == trust_format.KIND:
+        # Only the kind is kept: holding the whole envelope while the loader opens the file again
+        # would keep a second copy of a large body alive (21 MB at a million entries) for nothing.
+        kind = open_envelope(data).kind
+        if kind == trust_format.KIND:
             return self._apply_trust(data)
-        if env.kind == revocation_format.KIND:
+        if kind == revocation_format.KIND:
             return self._apply_revocations(load_revocation_list(data, self.authority, self.trust_list()))
-        raise ListError(f"unknown list kind {env.kind!r}")
+        raise ListError(f"unknown list kind {kind!r}")
 
     def _apply_trust(self, data: bytes) -> ApplyResult:
         tl = load_trust_list(data, self.authority)
@@ -265,6 +267,19 @@ class Store:
 
     def last_seq(self) -> int:
         return self.conn.execute("SELECT coalesce(max(seq), 0) FROM passage_log").fetchone()[0]
+
+    # --- sync (used by gatekeeper.sync.uploader) --------------------------------------------------
+    def log_count_after(self, seq: int) -> int:
+        """How many passage-log rows have ``seq`` above ``seq``: the upload backlog."""
+        return self.conn.execute("SELECT count(*) FROM passage_log WHERE seq > ?", (seq,)).fetchone()[0]
+
+    def prune_log(self, upto_seq: int, before: float) -> int:
+        """Delete rows the hub acknowledged (``seq <= upto_seq``) decided before ``before``; how many.
+
+        Never touches a row above ``upto_seq``: unacknowledged rows are kept whatever their age.
+        """
+        with self._tx():
+            return self.conn.execute("DELETE FROM passage_log WHERE seq <= ? AND at < ?", (upto_seq, before)).rowcount
 
 
 class _Transaction:
