@@ -31,6 +31,8 @@ def _duration(value: object) -> object:
 
 Duration = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
 Pin = Annotated[int, Field(ge=0, le=27)]
+# TOML has no null: an optional part (LED, buzzer, button) is switched off with "none" or false.
+OptionalPin = Annotated[Pin | None, BeforeValidator(lambda v: None if v is False or v == "none" else v)]
 
 
 class _Section(BaseModel):
@@ -79,10 +81,10 @@ class GateSettings(_Section):
     relay_active_high: bool = True
     fail_mode: Literal["secure", "safe"] = "secure"
     open_time: Duration = 3.0
-    green_led_pin: Pin | None = 22
-    red_led_pin: Pin | None = 27
-    buzzer_pin: Pin | None = 23
-    button_pin: Pin | None = 24
+    green_led_pin: OptionalPin = 22
+    red_led_pin: OptionalPin = 27
+    buzzer_pin: OptionalPin = 23
+    button_pin: OptionalPin = 24
 
     @field_validator("open_time")
     @classmethod
