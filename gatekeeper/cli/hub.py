@@ -1,0 +1,142 @@
+"""``gatekeeper hub ...``: run the reference hub and administer it (tokens, devices, the spec)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..atomicfile import write_atomic
+from ..config import _duration
+from . import main
+from .common import emit_json, fail, iso
+
+DB_OPTION = click.option("--db", "db_url", required=True, envvar="GATEKEEPER_HUB_DB",
+                         help="The hub database: a SQLite path (sqlite:///path) or a postgresql:// URL.")
+
+
+def _store(db_url: str):
+    from ..sync.hubstore import HubStore
+    try:
+        return HubStore.open(db_url)
+    except Exception as e:  # a wrong URL, an unreachable server, a locked file: say which
+        fail(f"cannot open hub database {db_url!r}: {e}")
+
+
+def _seconds(value: str, option: str) -> float:
+    try:
+        return float(_duration(value))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint=option) from None
+
+
+@main.group()
+def hub() -> None:
+    """The reference hub: receives passage logs, publishes the site's signed lists."""
+
+
+@hub.command("serve")
+@DB_OPTION
+@click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The site directory: lets this hub sign lists (revocations, freshness). Omit on replicas.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8443, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True, help="Threads for database work.")
+def hub_serve(db_url: str, site_dir: Path | None, host: str, port: int, workers: int) -> None:
+    """Serve the hub API (put it behind TLS: a reverse proxy or uvicorn's --ssl options)."""
+    import uvicorn
+
+    from ..site import SiteError
+    from ..sync.hub import app_from
+    try:
+        app = app_from(db_url, str(site_dir) if site_dir else None)
+    except SiteError as e:
+        fail(str(e))
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@hub.command("token")
+@DB_OPTION
+@click.option("--gate-id", default=None, help="Bind the token to this gate id (default: any gate).")
+@click.option("--ttl", default="24h", show_default=True, help="How long the token stays valid.")
+@click.option("--json", "as_json", is_flag=True)
+def hub_token(db_url: str, gate_id: str | None, ttl: str, as_json: bool) -> None:
+    """Make a one-time enrolment token for 'gatekeeper provision --hub URL --token TOKEN'."""
+    import time
+    seconds = _seconds(ttl, "--ttl")
+    token = _store(db_url).create_enrol_token(gate_id, seconds)
+    expires = iso(time.time() + seconds)
+    if as_json:
+        emit_json({"token": token, "gate_id": gate_id, "expires_at": expires})
+    else:
+        click.echo(token)
+        click.echo(f"one-time, for gate {gate_id or '(any)'}, valid until {expires}", err=True)
+
+
+@hub.command("admin-token")
+@DB_OPTION
+@click.option("--label", default="admin", show_default=True, help="Who holds it (for your records).")
+def hub_admin_token(db_url: str, label: str) -> None:
+    """Make an admin token for the /v1/admin endpoints (Authorization: Bearer TOKEN)."""
+    click.echo(_store(db_url).create_admin_token(label))
+
+
+@hub.command("register")
+@DB_OPTION
+@click.option("--gate-id", required=True)
+@click.argument("public_key", type=click.Path(dir_okay=False, path_type=Path))
+def hub_register(db_url: str, gate_id: str, public_key: Path) -> None:
+    """Enrol a device's public key (PEM) directly, with no token: for offline bundles."""
+    from ..sync.hubstore import RefusedError
+    from ..verify import PublicKey
+    try:
+        key = PublicKey.from_pem(public_key.read_bytes())
+    except (OSError, ValueError) as e:
+        fail(f"{public_key}: not a usable Ed25519 public key ({e})")
+    try:
+        dev = _store(db_url).register_device(key, gate_id)
+    except RefusedError as e:
+        fail(e.message)
+    click.echo(f"enrolled device {dev.device_id} as gate {gate_id}")
+
+
+@hub.command("devices")
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True)
+def hub_devices(db_url: str, as_json: bool) -> None:
+    """List enrolled devices with their last ack."""
+    devices = _store(db_url).devices()
+    if as_json:
+        emit_json({"devices": devices})
+        return
+    for d in devices:
+        state = f"revoked {iso(d['revoked_at'])}" if d["revoked_at"] else "active"
+        click.echo(f"{d['device_id']}  {d['gate_id']:20} acked {d['acked'] or 0:>10}  "
+                   f"last seen {iso(d['last_seen']) or '-':22} {state}")
+
+
+@hub.command("revoke-device")
+@DB_OPTION
+@click.argument("device_id")
+def hub_revoke_device(db_url: str, device_id: str) -> None:
+    """Refuse every further request of a device (a stolen or retired gate)."""
+    if not _store(db_url).revoke_device(device_id):
+        fail(f"no device {device_id}")
+    click.echo(f"device {device_id} revoked")
+
+
+@hub.command("openapi")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the spec here (default: print it).")
+def hub_openapi(out: Path | None) -> None:
+    """Print or write the hub's OpenAPI spec (docs/openapi.json is made with this)."""
+    import tempfile
+
+    from ..sync.hub import app_from, openapi_json
+    with tempfile.TemporaryDirectory() as tmp:
+        text = openapi_json(app_from(str(Path(tmp) / "hub.db"), None))
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(out, text.encode())
+        click.echo(f"wrote {out}")
