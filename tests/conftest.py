@@ -15,13 +15,9 @@ import pytest
 
 from gatekeeper.site import DAY, Site
 from gatekeeper.store import Store
-from gatekeeper.verify import Issuer, PassClaims, PrivateKey, Status, TrustList, issue, new_pass_id
+from gatekeeper.verify import Issuer, PrivateKey, TrustList
 
-#: A fixed "now" for the pure core (2027-01-15T08:00:00Z).
-T0 = 1_800_000_000
-SCOPE = "maple-court"
-
-MakePass = Callable[..., str]
+from corekit import SCOPE, T0, MakePass, issue_pass  # noqa: E402,F401  (re-exported to fixtures)
 
 
 @pytest.fixture(scope="session")
@@ -38,14 +34,6 @@ def issuer_key() -> PrivateKey:
 def trust(authority: PrivateKey, issuer_key: PrivateKey) -> TrustList:
     """Trust list v1: one issuer for ``maple-court``, trusted a year either side of ``T0``."""
     return TrustList(1, T0 - DAY, (Issuer(issuer_key.public, T0 - 365 * DAY, T0 + 365 * DAY, (SCOPE,)),))
-
-
-def issue_pass(key: PrivateKey, *, valid_from: int = T0 - DAY, valid_until: int = T0 + 30 * DAY,
-               scope: str = SCOPE, status: Status = Status.GREEN, label: str | None = None,
-               pass_id: bytes | None = None) -> str:
-    """A pass text signed by ``key`` (defaults: valid around ``T0``, the site scope, green)."""
-    claims = PassClaims(key.kid, pass_id or new_pass_id(), valid_from, valid_until, scope, status, label)
-    return issue(key, claims)
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "daemon"))
 
-from conftest import GATEKEEPER, GateSite, write_frames  # noqa: E402  (the tests' real-site builder)
+from gatekit import GATEKEEPER, GateSite, write_frames  # noqa: E402  (the tests' real-site builder)
 
 from gatekeeper.store import Store  # noqa: E402
 from gatekeeper.verify import RevocationList  # noqa: E402

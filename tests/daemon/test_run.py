@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import GATEKEEPER, GateSite, events_of, forge, write_frames
+from gatekit import GATEKEEPER, GateSite, events_of, forge, write_frames
 
 
 def passage_log(site: GateSite) -> list[dict]:
@@ -31,7 +31,7 @@ def test_run_decides_each_presentation_once_and_logs_before_acting(gate_site: Ga
     write_frames(frames, [(None, 5), (valid, 10), (None, 8), (revoked, 6), (None, 8), (forge(valid), 6),
                           (None, 8), (expired, 6), (None, 20)])
     proc = subprocess.run([*GATEKEEPER, "run", "--config", str(gate_site.config), "--source", f"images:{frames}",
-                           "--events", "json", "--exit-when-done"], capture_output=True, text=True, timeout=60)
+                           "--events", "json", "--exit-when-done"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     events = events_of(proc.stdout)
     decisions = [e for e in events if e["event"] == "decision"]

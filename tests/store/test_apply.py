@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SCOPE
+from corekit import SCOPE
 from gatekeeper.site import DAY, Site
 from gatekeeper.store import SCHEMA_VERSION, Store
 from gatekeeper.verify import (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SCOPE
+from corekit import SCOPE
 from gatekeeper.checkpoint import Checkpoint
 from gatekeeper.site import DAY, Site
 from gatekeeper.verify import EntryState, ListError, Reason, RevocationList, TrustList, pack_entries, parse

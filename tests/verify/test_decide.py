@@ -7,7 +7,7 @@ import itertools
 import base45
 import pytest
 
-from conftest import SCOPE, T0
+from corekit import SCOPE, T0
 from gatekeeper.site import DAY, Site
 from gatekeeper.verify import (
     PRECEDENCE, Clock, Entry, EntryState, Issuer, Policy, PrivateKey, Reason, SitePolicy, Status, TrustList,

@@ -11,7 +11,7 @@ import segno
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SCOPE, T0, issue_pass
+from corekit import SCOPE, T0, issue_pass
 from gatekeeper.verify import (
     Clock, PassClaims, PassFormatError, Policy, PrivateKey, PublicKey, Status, TrustList, decide, issue, key_id,
     parse,
