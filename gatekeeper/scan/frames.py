@@ -288,6 +288,31 @@ class ImageFolderSource(_SourceBase):
         return None
 
 
+class ArraySource(_SourceBase):
+    """Frames already in memory (benchmarks, tests, a replay prepared by the caller); finite.
+    ``fps=None`` hands them out as fast as they are read, else paced in real time."""
+
+    def __init__(self, images: Sequence[np.ndarray], fps: float | None = None) -> None:
+        super().__init__()
+        self.images = list(images)
+        self.fps = fps
+        self._next = 0
+        self._pacer = Pacer(fps)
+
+    def open(self) -> None:
+        """Start from the first image."""
+        self._next = 0
+        self._pacer = Pacer(self.fps)
+
+    def read(self) -> Frame | None:
+        """The next image, or None after the last."""
+        if self._next >= len(self.images):
+            return None
+        self._pacer.wait()
+        self._next += 1
+        return self._frame(self.images[self._next - 1])
+
+
 DEMO_SCRIPT: tuple[tuple[str | None, int], ...] = (
     (None, 45), ("GATEKEEPER DEMO PASS 1", 30), (None, 60), ("GATEKEEPER DEMO PASS 2", 20),
     (None, 30), ("GATEKEEPER DEMO PASS 1", 25), (None, 90),

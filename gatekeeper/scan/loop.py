@@ -44,6 +44,7 @@ class LatestSlot:
     def __init__(self, block: bool = False) -> None:
         self._cond = threading.Condition()
         self._frame: Frame | None = None
+        self._closed = False
         self.block = block
         self.dropped = 0
 
@@ -58,10 +59,21 @@ class LatestSlot:
             self._frame = frame
             self._cond.notify_all()
 
-    def take(self, timeout: float) -> Frame | None:
-        """The waiting frame, or None after ``timeout`` seconds with none."""
+    def close(self) -> None:
+        """No more frames will come: wake a waiting ``take`` at once instead of at its timeout."""
         with self._cond:
-            if self._frame is None:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        """True after ``close``."""
+        return self._closed
+
+    def take(self, timeout: float) -> Frame | None:
+        """The waiting frame, or None after ``timeout`` seconds with none (at once if closed)."""
+        with self._cond:
+            if self._frame is None and not self._closed:
                 self._cond.wait(timeout)
             frame, self._frame = self._frame, None
             if frame is not None:
@@ -101,7 +113,6 @@ class FrameLoop:
         self.decode_errors = 0
         self.reopens = 0
         self._stop = threading.Event()
-        self._capture_ended = threading.Event()
         self._done = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -173,7 +184,7 @@ class FrameLoop:
                 self.frames_read += 1
                 self.slot.put(frame, self._stop)
         finally:
-            self._capture_ended.set()
+            self.slot.close()
 
     def _reopen(self) -> None:
         self.reopens += 1
@@ -190,7 +201,7 @@ class FrameLoop:
     # The decode thread: newest frame -> decoder -> tracker -> callback.
     def _decode(self) -> None:
         while not self._stop.is_set():
-            ended = self._capture_ended.is_set()  # read before take: no frame can follow the end
+            ended = self.slot.closed  # read before take: no frame can follow the end
             frame = self.slot.take(0.05)
             if frame is None:
                 if ended:

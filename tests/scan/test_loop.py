@@ -12,39 +12,8 @@ import numpy as np
 from scan_images import on_canvas, qr_image
 
 from gatekeeper.scan.decoders import default_decoder
-from gatekeeper.scan.frames import Frame, ImageFolderSource, SyntheticSource
+from gatekeeper.scan.frames import ArraySource, Frame, ImageFolderSource, SyntheticSource
 from gatekeeper.scan.loop import FrameLoop, FrameStats, LatestSlot
-
-
-class ListSource:
-    """A finite, optionally paced source of prepared frames (the loop stamps nothing itself)."""
-
-    finite = True
-
-    def __init__(self, images, fps=None):
-        self.images, self.fps, self.i = list(images), fps, 0
-
-    def open(self):
-        self.i, self.t0 = 0, time.monotonic()
-
-    def read(self):
-        if self.i >= len(self.images):
-            return None
-        if self.fps:
-            time.sleep(max(0.0, self.t0 + self.i / self.fps - time.monotonic()))
-        frame = Frame(self.images[self.i], time.monotonic(), self.i)
-        self.i += 1
-        return frame
-
-    def close(self):
-        pass
-
-    def __enter__(self):
-        self.open()
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def run_loop(source, decoder, **kw):
@@ -92,7 +61,7 @@ def test_a_slow_decoder_drops_frames_and_latency_does_not_grow():
     # Frames come at 100/s, the decoder takes 40 ms: a queue would make the wait grow by
     # ~30 ms per frame; the latest slot keeps it under one decode plus one frame period.
     images = [on_canvas(qr_image("HELD")) for _ in range(150)]
-    loop, got, stats = run_loop(ListSource(images, fps=100.0), SlowDecoder(0.04))
+    loop, got, stats = run_loop(ArraySource(images, fps=100.0), SlowDecoder(0.04))
     assert loop.dropped > 50
     assert len(stats) + loop.dropped == 150
     waits = [(s.decoded_at - s.captured_at) * 1000 - s.decode_ms for s in stats]
@@ -119,7 +88,7 @@ class FlakyDecoder:
 def test_a_decoder_that_raises_does_not_stop_the_loop(caplog):
     images = [on_canvas(qr_image("FIRST"))] * 10 + [on_canvas(None)] * 40 + [on_canvas(qr_image("SECOND"))] * 10
     with caplog.at_level(logging.ERROR, logger="gatekeeper.scan"):
-        loop, got, stats = run_loop(ListSource(images, fps=30.0), FlakyDecoder(), lossless=True)
+        loop, got, stats = run_loop(ArraySource(images, fps=30.0), FlakyDecoder(), lossless=True)
     assert loop.done and loop.frames_decoded == 60 and loop.decode_errors == 20
     assert sum(s.failed for s in stats) == 20
     assert [p.payload for p in got] == [b"FIRST", b"SECOND"]
@@ -134,7 +103,7 @@ def test_a_presentation_handler_that_raises_does_not_stop_the_loop():
         raise ValueError("daemon bug")
 
     images = [on_canvas(qr_image("ONE"))] * 3 + [on_canvas(qr_image("TWO"))] * 3
-    loop = FrameLoop(ListSource(images), default_decoder(), handler, lossless=True)
+    loop = FrameLoop(ArraySource(images), default_decoder(), handler, lossless=True)
     loop.start()
     assert loop.join(30) and loop.done
     assert calls == [b"ONE", b"TWO"]
@@ -203,7 +172,7 @@ def test_latest_slot_blocking_waits_for_room():
 
 def test_stats_are_per_decoded_frame():
     images = [on_canvas(None)] * 5
-    _, _, stats = run_loop(ListSource(images), default_decoder(), lossless=True)
+    _, _, stats = run_loop(ArraySource(images), default_decoder(), lossless=True)
     assert [s.frame_index for s in stats] == list(range(5))
     assert all(isinstance(s, FrameStats) and s.codes == 0 for s in stats)
 
