@@ -363,16 +363,18 @@ class SyntheticSource(_SourceBase):
 SPECS = "picamera2, opencv:0, opencv:/dev/video0, opencv:rtsp://..., video:PATH, images:DIR, synthetic"
 
 
-def open_source(spec: str, fps: float = 30.0, **kw: Any) -> FrameSource:
+def open_source(spec: str, fps: float | None = 30.0, **kw: Any) -> FrameSource:
     """A source for a configuration spec; ValueError naming the accepted forms for a bad one.
 
     ``fps`` is the camera rate for live sources and the replay rate for files and synthetic
-    scenes (pass ``fps=None`` through ``**kw``-aware callers for as-fast-as-possible replay);
-    ``kw`` go to the source's constructor. The source is returned unopened.
+    scenes (``None``: replay as fast as possible; live sources need a rate). ``kw`` go to the
+    source's constructor. The source is returned unopened.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"empty frame source spec; use one of: {SPECS}")
     kind, _, arg = spec.strip().partition(":")
+    if fps is None and kind in ("picamera2", "opencv"):
+        raise ValueError(f"source {spec!r} is a live camera: give it a frame rate (fps), not None")
     if kind == "picamera2" and not arg:
         return Picamera2Source(fps=fps, **kw)
     if kind == "synthetic" and not arg:

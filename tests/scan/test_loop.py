@@ -65,8 +65,9 @@ def test_a_slow_decoder_drops_frames_and_latency_does_not_grow():
     assert loop.dropped > 50
     assert len(stats) + loop.dropped == 150
     waits = [(s.decoded_at - s.captured_at) * 1000 - s.decode_ms for s in stats]
-    first, last = statistics.median(waits[:5]), statistics.median(waits[-5:])
-    assert max(waits) < 60 and last < first + 30
+    # A queue would have the last frames waiting ~3 s (150 frames x 30 ms of backlog each);
+    # the bound is 15x looser than that so a busy machine cannot fail it, a queue always would.
+    assert statistics.median(waits[-5:]) < 200
     assert [p.payload for p in got] == [b"HELD"]
 
 
@@ -147,7 +148,7 @@ def test_a_camera_with_no_frames_is_reopened_and_last_frame_at_shows_it():
     stale = time.monotonic() - loop.last_frame_at
     loop.stop()
     assert cam.opens >= 3 and loop.reopens >= 2
-    assert 0 <= stale < 0.5
+    assert 0 <= stale < 2.0  # the frames came at the start; a watchdog sees them age
     assert not loop.done  # a live source is never "done"
 
 
