@@ -76,30 +76,89 @@ def _pass_id(text: str | None, pass_id: str | None) -> bytes:
         raise click.BadParameter(f"not a pass: {e}", param_hint="PASS_TEXT") from None
 
 
+SITE_OR_HUB_OPTIONS = (
+    click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path),
+                 help="The site directory (from 'gatekeeper site init')."),
+    click.option("--hub", "hub_url", envvar="GATEKEEPER_HUB_URL",
+                 help="Make the change on this hub (the one started with --site) instead of a site directory."),
+    click.option("--admin-token", envvar="GATEKEEPER_ADMIN_TOKEN",
+                 help="The hub's admin token ('gatekeeper hub admin-token'); or set GATEKEEPER_ADMIN_TOKEN."),
+)
+
+
+def site_or_hub(fn):
+    """The --site / --hub / --admin-token options of a command that changes the revocation list."""
+    for option in reversed(SITE_OR_HUB_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def _on_hub(hub_url: str, admin_token: str | None, method: str, path: str, body: dict | None = None) -> int:
+    """One admin request to the hub; the new revocation list version, or a command failure."""
+    import httpx
+    if not admin_token:
+        fail("--hub needs --admin-token (or GATEKEEPER_ADMIN_TOKEN)")
+    try:
+        reply = httpx.request(method, hub_url.rstrip("/") + path, json=body, timeout=30,
+                              headers={"Authorization": f"Bearer {admin_token}"})
+    except httpx.HTTPError as e:
+        fail(f"hub {hub_url} unreachable: {e}")
+    if reply.status_code != 200:
+        try:
+            problem = reply.json()
+            detail = f"{problem.get('error')}: {problem.get('message')}"
+        except ValueError:
+            detail = reply.text[:200]
+        fail(f"hub refused ({reply.status_code} {detail})")
+    return int(reply.json()["version"])
+
+
+def _where(site_dir: Path | None, hub_url: str | None) -> None:
+    if (site_dir is None) == (hub_url is None):
+        raise click.UsageError("give exactly one of --site DIR or --hub URL")
+
+
 @pass_group.command("revoke")
-@SITE_OPTION
+@site_or_hub
 @click.argument("pass_text", required=False)
 @click.option("--pass-id", help="The pass id in hex, instead of the pass text.")
 @click.option("--state", type=click.Choice(["revoked", "red", "yellow"]), default="revoked", show_default=True)
 @click.option("--from", "since", help="ISO 8601 time the entry takes effect (default: now).")
-def pass_revoke(site_dir: Path, pass_text: str | None, pass_id: str | None, state: str, since: str | None) -> None:
-    """Revoke a pass (or turn it red/yellow) in a new signed revocation list version."""
+def pass_revoke(site_dir: Path | None, hub_url: str | None, admin_token: str | None, pass_text: str | None,
+                pass_id: str | None, state: str, since: str | None) -> None:
+    """Revoke a pass (or turn it red/yellow) in a new signed revocation list version.
+
+    With --site the list files are written to the site directory (copy them to the hub or the
+    gates); with --hub the hub makes and publishes the version, and gates learn it on their next poll.
+    """
+    _where(site_dir, hub_url)
     pid = _pass_id(pass_text, pass_id)
-    at = parse_time(since, "--from") if since else time.time()
+    at = int(parse_time(since, "--from") if since else time.time())
+    if hub_url:
+        v = _on_hub(hub_url, admin_token, "POST", "/v1/admin/revocations",
+                    {"pass_id": pid.hex(), "state": state, "since": at})
+        click.echo(f"{state} {pid.hex()} from {at}; hub published revocation list v{v}")
+        return
     try:
-        full, delta = Site.open(site_dir).revoke(pid, EntryState[state.upper()], int(at))
+        full, delta = Site.open(site_dir).revoke(pid, EntryState[state.upper()], at)
     except SiteError as e:
         fail(str(e))
-    click.echo(f"{state} {pid.hex()} from {int(at)}; wrote {full} and {delta}")
+    click.echo(f"{state} {pid.hex()} from {at}; wrote {full} and {delta}")
 
 
 @pass_group.command("reinstate")
-@SITE_OPTION
+@site_or_hub
 @click.argument("pass_text", required=False)
 @click.option("--pass-id", help="The pass id in hex, instead of the pass text.")
-def pass_reinstate(site_dir: Path, pass_text: str | None, pass_id: str | None) -> None:
-    """Lift a pass's revocation entry in a new signed revocation list version."""
+def pass_reinstate(site_dir: Path | None, hub_url: str | None, admin_token: str | None, pass_text: str | None,
+                   pass_id: str | None) -> None:
+    """Lift a pass's revocation entry in a new signed revocation list version (--site or --hub)."""
+    _where(site_dir, hub_url)
     pid = _pass_id(pass_text, pass_id)
+    if hub_url:
+        v = _on_hub(hub_url, admin_token, "DELETE", f"/v1/admin/revocations/{pid.hex()}")
+        click.echo(f"reinstated {pid.hex()}; hub published revocation list v{v}")
+        return
     try:
         full, delta = Site.open(site_dir).lift(pid)
     except SiteError as e:
