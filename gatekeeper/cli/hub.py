@@ -19,7 +19,7 @@ def _store(db_url: str):
     from ..sync.hubstore import HubStore
     try:
         return HubStore.open(db_url)
-    except Exception as e:  # a wrong URL, an unreachable server, a locked file: say which
+    except Exception as e:  # noqa: BLE001 -- a wrong URL, an unreachable server, a locked file: say which
         fail(f"cannot open hub database {db_url!r}: {e}")
 
 

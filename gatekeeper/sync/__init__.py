@@ -8,4 +8,4 @@ The protocol is documented in docs/sync-protocol.md.
 from .updater import Updater, UpdateResult
 from .uploader import Uploader, UploadResult
 
-__all__ = ["Updater", "UpdateResult", "Uploader", "UploadResult"]
+__all__ = ["UpdateResult", "Updater", "UploadResult", "Uploader"]

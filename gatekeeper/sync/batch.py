@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import gzip
 import json
-from typing import Annotated, Iterable
+from collections.abc import Iterable
+from itertools import pairwise
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -82,11 +84,11 @@ class Batch(_Strict):
     parked: list[Parked] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Batch":
+    def _ordered(self) -> Batch:
         if self.last <= self.prev:
             raise ValueError("last must be greater than prev")
         seqs = [r.seq for r in self.rows]
-        if any(b <= a for a, b in zip(seqs, seqs[1:])):
+        if any(b <= a for a, b in pairwise(seqs)):
             raise ValueError("rows must be in strictly ascending seq order")
         if seqs and not (self.prev < seqs[0] and seqs[-1] <= self.last):
             raise ValueError("every row's seq must lie in (prev, last]")

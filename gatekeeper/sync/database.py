@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 
 class Database:
@@ -54,10 +55,9 @@ class Database:
         """Close every connection this object opened, in any thread."""
         with self._all_lock:
             for conn in self._all:
-                try:
+                # Closing a broken connection must not hide the error that broke it.
+                with suppress(Exception):
                     conn.close()
-                except Exception:  # closing a broken connection must not hide the real error
-                    pass
             self._all.clear()
         self._local = threading.local()
 
@@ -66,7 +66,7 @@ class Database:
 
     # --- statements -----------------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator["Tx"]:
+    def transaction(self) -> Iterator[Tx]:
         """One transaction: committed when the block ends, rolled back on any exception.
 
         SQLite takes the write lock at the start (``BEGIN IMMEDIATE``) so two writers never

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
-from starlette.concurrency import run_in_threadpool, iterate_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -27,8 +27,18 @@ from . import export
 from .batch import Ack, Batch, inflate
 from .hubstore import Device, HubStore, RefusedError
 from .protocol import (
-    H_FRESHNESS, H_HUB_TIME, LIST_MEDIA_TYPE, MAX_BODY_BYTES, MAX_INFLATED_BYTES, PATH_ENROL, PATH_LISTS, PATH_LOG,
-    TIME_WINDOW_S, device_id, parse_signature_headers, unb64,
+    H_FRESHNESS,
+    H_HUB_TIME,
+    LIST_MEDIA_TYPE,
+    MAX_BODY_BYTES,
+    MAX_INFLATED_BYTES,
+    PATH_ENROL,
+    PATH_LISTS,
+    PATH_LOG,
+    TIME_WINDOW_S,
+    device_id,
+    parse_signature_headers,
+    unb64,
 )
 from .publisher import Publisher
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ..verify import PublicKey
 from .batch import ROW_FIELDS, Ack, Batch, conflict, hub_time
@@ -20,33 +20,33 @@ from .protocol import TIME_WINDOW_S, b64, device_id
 
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS hub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, public_key BYTEA NOT NULL,"
-    " gate_id TEXT NOT NULL, enrolled_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION,"
-    " acked BIGINT, last_seen DOUBLE PRECISION)",
-    "CREATE TABLE IF NOT EXISTS enrol_tokens (token_hash TEXT PRIMARY KEY, gate_id TEXT,"
-    " created_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL,"
-    " used_at DOUBLE PRECISION, device_id TEXT)",
-    "CREATE TABLE IF NOT EXISTS admin_tokens (token_hash TEXT PRIMARY KEY, label TEXT NOT NULL,"
-    " created_at DOUBLE PRECISION NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS nonces (device_id TEXT NOT NULL, nonce TEXT NOT NULL,"
-    " seen_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (device_id, nonce))",
+    ("CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, public_key BYTEA NOT NULL,"
+     " gate_id TEXT NOT NULL, enrolled_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION,"
+     " acked BIGINT, last_seen DOUBLE PRECISION)"),
+    ("CREATE TABLE IF NOT EXISTS enrol_tokens (token_hash TEXT PRIMARY KEY, gate_id TEXT,"
+     " created_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL,"
+     " used_at DOUBLE PRECISION, device_id TEXT)"),
+    ("CREATE TABLE IF NOT EXISTS admin_tokens (token_hash TEXT PRIMARY KEY, label TEXT NOT NULL,"
+     " created_at DOUBLE PRECISION NOT NULL)"),
+    ("CREATE TABLE IF NOT EXISTS nonces (device_id TEXT NOT NULL, nonce TEXT NOT NULL,"
+     " seen_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (device_id, nonce))"),
     "CREATE INDEX IF NOT EXISTS nonces_seen ON nonces (seen_at)",
     # base is -1 for trust lists and full snapshots, the base version for a delta
-    "CREATE TABLE IF NOT EXISTS lists (kind TEXT NOT NULL, version BIGINT NOT NULL, base BIGINT NOT NULL,"
-    " issued_at BIGINT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (kind, version, base))",
+    ("CREATE TABLE IF NOT EXISTS lists (kind TEXT NOT NULL, version BIGINT NOT NULL, base BIGINT NOT NULL,"
+     " issued_at BIGINT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (kind, version, base))"),
     "CREATE TABLE IF NOT EXISTS revocations (pass_id TEXT PRIMARY KEY, state TEXT NOT NULL, since BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS passage_log (device_id TEXT NOT NULL, seq BIGINT NOT NULL, gate_id TEXT NOT NULL,"
-    " kind TEXT NOT NULL, allow SMALLINT NOT NULL, reason TEXT NOT NULL, pass_id TEXT, issuer TEXT, scope TEXT,"
-    " status TEXT, label TEXT, at DOUBLE PRECISION NOT NULL, wall DOUBLE PRECISION NOT NULL,"
-    " mono DOUBLE PRECISION NOT NULL, boot_id TEXT NOT NULL, clock_trusted SMALLINT NOT NULL,"
-    " list_stale SMALLINT NOT NULL, list_version BIGINT, latency_ms DOUBLE PRECISION,"
-    " received_at DOUBLE PRECISION NOT NULL, hub_at DOUBLE PRECISION, conflict TEXT,"
-    " PRIMARY KEY (device_id, seq))",
+    ("CREATE TABLE IF NOT EXISTS passage_log (device_id TEXT NOT NULL, seq BIGINT NOT NULL, gate_id TEXT NOT NULL,"
+     " kind TEXT NOT NULL, allow SMALLINT NOT NULL, reason TEXT NOT NULL, pass_id TEXT, issuer TEXT, scope TEXT,"
+     " status TEXT, label TEXT, at DOUBLE PRECISION NOT NULL, wall DOUBLE PRECISION NOT NULL,"
+     " mono DOUBLE PRECISION NOT NULL, boot_id TEXT NOT NULL, clock_trusted SMALLINT NOT NULL,"
+     " list_stale SMALLINT NOT NULL, list_version BIGINT, latency_ms DOUBLE PRECISION,"
+     " received_at DOUBLE PRECISION NOT NULL, hub_at DOUBLE PRECISION, conflict TEXT,"
+     " PRIMARY KEY (device_id, seq))"),
     "CREATE INDEX IF NOT EXISTS passage_log_at ON passage_log (at, device_id, seq)",
     "CREATE INDEX IF NOT EXISTS passage_log_gate ON passage_log (gate_id, at)",
-    "CREATE TABLE IF NOT EXISTS parked (device_id TEXT NOT NULL, first BIGINT NOT NULL, last BIGINT NOT NULL,"
-    " status INTEGER NOT NULL, message TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL,"
-    " PRIMARY KEY (device_id, first))",
+    ("CREATE TABLE IF NOT EXISTS parked (device_id TEXT NOT NULL, first BIGINT NOT NULL, last BIGINT NOT NULL,"
+     " status INTEGER NOT NULL, message TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL,"
+     " PRIMARY KEY (device_id, first))"),
 ]
 
 #: The columns of the hub's passage_log, in order: the device's fields, then what the hub adds.
@@ -95,7 +95,7 @@ class HubStore:
         self._nonce_pruned = 0.0
 
     @classmethod
-    def open(cls, url: str) -> "HubStore":
+    def open(cls, url: str) -> HubStore:
         return cls(Database(url))
 
     def close(self) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,6 @@ import cbor2
 import httpx
 
 from ..config import SyncSettings
-from ..store import Store
 from ..verify import ListError, PrivateKey, PublicKey
 from .backoff import next_delay, outcome_of, retry_after
 from .client import Reply
@@ -113,7 +111,7 @@ class Updater(SyncPart):
     def _apply(self, body: bytes) -> list[str]:
         try:
             files = cbor2.loads(body)
-        except Exception:  # hostile bytes raise many cbor2 error types; all mean "malformed"
+        except Exception:  # noqa: BLE001 -- hostile bytes raise many cbor2 error types; all mean "malformed"
             raise ListError("hub reply is not CBOR") from None
         if not isinstance(files, list) or not all(isinstance(f, bytes) for f in files):
             raise ListError("hub reply is not an array of list files")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +24,12 @@ from pathlib import Path
 import httpx
 
 from ..config import SyncSettings
-from ..store import Store
 from ..verify import PrivateKey, PublicKey
 from .backoff import next_delay, outcome_of, retry_after
 from .batch import Ack, encode_batch, take_within
+from .boot import boot_id
 from .part import SyncPart
 from .protocol import PATH_LOG
-from .boot import boot_id
 
 K_ACKED = "sync.acked"
 K_QUARANTINE = "sync.quarantine"

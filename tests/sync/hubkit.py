@@ -14,7 +14,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 
@@ -25,8 +24,6 @@ from gatekeeper.sync.boot import boot_id
 from gatekeeper.sync.enrolment import enrol
 from gatekeeper.sync.hubstore import HubStore
 from gatekeeper.verify import PrivateKey
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 def free_port() -> int:
@@ -46,7 +43,7 @@ class HubProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "HubProcess":
+    def start(self) -> HubProcess:
         cmd = [sys.executable, "-c", "from gatekeeper.cli import main; main()", "hub", "serve",
                "--db", self.db_url, "--port", str(self.port)]
         if self.site_dir:
@@ -79,26 +76,84 @@ class HubProcess:
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
+def pg_bin() -> Path | None:
+    """The newest PostgreSQL server binaries: ``$GATEKEEPER_PG_BIN``, Debian's
+    /usr/lib/postgresql/N/bin, or ``initdb`` on the PATH; None when there are none."""
+    if env := os.environ.get("GATEKEEPER_PG_BIN"):
+        return Path(env)
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
+                   if p.parts[-3].isdigit() else 0)
+    if found:
+        return found[-1].parent
+    which = shutil.which("initdb")
+    return Path(which).parent if which else None
+
+
+def _as_server_user() -> tuple[list[str], int | None]:
+    """(command prefix, uid) to run the server as: initdb and postgres refuse to run as root, so as
+    root they run as the ``postgres`` user (or ``nobody``) through runuser; otherwise as we are."""
+    if os.geteuid() != 0:
+        return [], None
+    import pwd
+    for name in ("postgres", "nobody"):
+        try:
+            uid = pwd.getpwnam(name).pw_uid
+        except KeyError:
+            continue
+        runner = shutil.which("runuser")
+        return ([runner, "-u", name, "--"] if runner else ["su", name, "-s", "/bin/sh", "-c", "exec \"$0\" \"$@\""],
+                uid)
+    raise RuntimeError("running as root and there is neither a postgres nor a nobody user to run PostgreSQL as")
+
+
 @dataclass
 class PgCluster:
+    """A throwaway PostgreSQL cluster in a temporary directory, listening on 127.0.0.1 only."""
+
+    bin: Path
     root: Path
     port: int
+    prefix: list[str]
 
     def url(self, db: str) -> str:
         return f"postgresql://gk@127.0.0.1:{self.port}/{db}"
 
+    @classmethod
+    def start(cls, bin_dir: Path, *, fsync: bool = False, max_connections: int = 300) -> PgCluster:
+        """initdb + pg_ctl start; RuntimeError with PostgreSQL's own words when it fails.
 
-def as_postgres(cmd: str) -> list[str]:
-    # initdb refuses to run as root: run the cluster as the postgres user when we are root.
-    return ["su", "postgres", "-s", "/bin/sh", "-c", cmd] if os.geteuid() == 0 else ["/bin/sh", "-c", cmd]
+        ``fsync=False`` for tests (faster; a test cluster need not survive a power cut); the
+        benchmark keeps fsync on, as a deployment would.
+        """
+        prefix, uid = _as_server_user()
+        root = Path(tempfile.mkdtemp(prefix="gk-pg-"))
+        if uid is not None:
+            os.chown(root, uid, -1)
+        port = free_port()
+        data = root / "data"
+        opts = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections={max_connections}"
+                + ("" if fsync else " -c fsync=off -c synchronous_commit=off"))
+        for cmd in ([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "gk", "-E", "UTF8"],
+                    [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o", opts, "start"]):
+            r = subprocess.run(prefix + cmd, capture_output=True, text=True, check=False)
+            if r.returncode != 0:
+                log = (root / "log").read_text() if (root / "log").exists() else ""
+                shutil.rmtree(root, ignore_errors=True)
+                raise RuntimeError(f"{Path(cmd[0]).name} failed: {(r.stderr or r.stdout).strip()} {log.strip()}")
+        return cls(bin_dir, root, port, prefix)
 
+    def new_database(self) -> str:
+        """A fresh, empty database on the cluster; its URL."""
+        import psycopg
+        name = "gk_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
 
-def new_pg_database(cluster: PgCluster) -> str:
-    import psycopg
-    name = "gk_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return cluster.url(name)
+    def stop(self) -> None:
+        subprocess.run(self.prefix + [str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
+                                      "stop"], capture_output=True, check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 # --- site, hub, devices -------------------------------------------------------------------------
@@ -163,3 +218,59 @@ def fill_log(store: Store, n: int, start: float | None = None) -> None:
     with store._tx():
         store.conn.executemany(f"INSERT INTO passage_log ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
                                [tuple(r[c] for c in cols) for r in rows])
+
+
+class CountingRelay:
+    """A TCP relay on 127.0.0.1 that counts the bytes each way: what a request really costs on the wire."""
+
+    def __init__(self, target_port: int) -> None:
+        import threading
+        self.target_port = target_port
+        self.sent = self.received = 0  # client->hub, hub->client
+        self.connections = 0
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(16)
+        self.port = self._server.getsockname()[1]
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def reset(self) -> None:
+        with self._lock:
+            self.sent = self.received = self.connections = 0
+
+    def _accept(self) -> None:
+        import threading
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            with self._lock:
+                self.connections += 1
+            threading.Thread(target=self._pipe, args=(client, upstream, "sent"), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, "received"), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, counter: str) -> None:
+        try:
+            while data := src.recv(65536):
+                with self._lock:
+                    setattr(self, counter, getattr(self, counter) + len(data))
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._server.close()

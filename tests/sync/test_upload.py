@@ -6,13 +6,12 @@ import threading
 import time
 
 import pytest
+from hubkit import HubProcess, enrolled_device, fill_log, log_row, make_device
 
 from gatekeeper.sync import Uploader
 from gatekeeper.sync.enrolment import EnrolError, enrol
 from gatekeeper.sync.hubstore import HubStore
 from gatekeeper.verify import PrivateKey
-
-from hubkit import HubProcess, enrolled_device, fill_log, log_row, make_device
 
 
 def hub_rows(hub: HubProcess) -> list[tuple]:
