@@ -109,13 +109,14 @@ class Daemon:
         assert self.checkpoint is not None and self.gate is not None
         with self._decide_lock:
             d = self.checkpoint.decide(p.payload)
-            latency_ms = (time.monotonic() - p.captured_at) * 1000
-            seq = self._log("scan", d, latency_ms)
+            decision_ms = (time.monotonic() - p.captured_at) * 1000
+            seq = self._log("scan", d, decision_ms)
+            latency_ms = (time.monotonic() - p.captured_at) * 1000  # frame to relay command, log included
+            self.gate.show(d.allow)
             self.events.emit({"event": "decision", "seq": seq, "allow": d.allow, "reason": d.reason.value,
                               "pass_id": d.pass_id, "label": d.label, "latency_ms": round(latency_ms, 3),
-                              "decode_ms": round(p.decode_ms, 3), "clock_trusted": d.clock_trusted,
-                              "list_stale": d.list_stale})
-            self.gate.show(d.allow)
+                              "decision_ms": round(decision_ms, 3), "decode_ms": round(p.decode_ms, 3),
+                              "clock_trusted": d.clock_trusted, "list_stale": d.list_stale})
         self.metrics.count_decision(d.reason.value)
         if self.display is not None:
             self.display.publish({"allow": d.allow, "reason": d.reason.value, "pass_id": d.pass_id,
@@ -168,10 +169,11 @@ class Daemon:
     def status(self) -> dict:
         """The device's health, for /status, the display footer and the demo."""
         assert self.checkpoint is not None
+        from .sync.uploader import unacknowledged  # the uploader's watermark; sync loads lazily
         with Store(self.checkpoint.store.path, self.checkpoint.store.authority) as store:
             s = store.list_status()
             clock = Checkpoint(self.settings, store).clock()
-            backlog = store.last_seq() - int(store.get_state("upload_acked_seq") or 0)
+            backlog = unacknowledged(store)
         age = None if s.revocation_checked_at is None else max(0.0, clock.now - s.revocation_checked_at)
         out = {
             "gate_id": self.settings.device.gate_id, "scope": self.settings.device.scope,

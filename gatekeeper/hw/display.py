@@ -30,8 +30,9 @@ class DisplayServer:
 
     ``status()`` returns the device's health as a JSON-able dict; the page shows these keys when
     present: ``list_age_seconds`` (float or None), ``clock_trusted`` (bool), ``log_backlog``
-    (int), ``frame_rate`` (float). ``metrics()`` returns Prometheus text (see ``Metrics.render``).
-    Both are called from server threads and must be thread-safe and quick. ``hold_seconds`` is
+    (int), ``frame_rate`` (float), and the sync parts' ``upload`` and ``lists_sync`` dicts (disk
+    alarm, quarantine, last errors, last list change). ``metrics()`` returns Prometheus text (see
+    ``Metrics.render``). Both are called from server threads and must be thread-safe and quick. ``hold_seconds`` is
     how long the page shows a result before it asks for the next pass.
     """
 

@@ -14,6 +14,7 @@ to the hub, so one bad row cannot stop every row behind it. See docs/sync-protoc
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import sqlite3
@@ -22,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import ValidationError
 
 from ..config import SyncSettings
+from ..store import Store
 from ..verify import PrivateKey, PublicKey
 from .backoff import next_delay, outcome_of, retry_after
 from .batch import Ack, encode_batch, take_within
@@ -35,8 +38,15 @@ K_ACKED = "sync.acked"
 K_QUARANTINE = "sync.quarantine"
 #: Below this much free space on the store's file system, status() raises the disk alarm.
 MIN_FREE_BYTES = 64 * 1024 * 1024
+#: The end of every disk alarm: what happens to the log meanwhile.
+KEPT = "acknowledged rows are pruned after the retention period, unacknowledged rows are kept"
 #: Pruning runs at most this often.
 PRUNE_EVERY_S = 600.0
+
+
+def unacknowledged(store: Store) -> int:
+    """Rows of the passage log the hub has not acknowledged yet (the backlog)."""
+    return store.log_count_after(int(store.get_state(K_ACKED) or 0))
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,10 @@ class Uploader(SyncPart):
             self._check_disk()
             self._prune()
             return self._note(self._send_one())
-        except sqlite3.Error as e:  # a full disk or a locked file: an alarm, the gate keeps deciding
+        except (sqlite3.Error, OSError) as e:  # a full disk, a locked file: an alarm, the gate keeps deciding
+            if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or getattr(e, "errno", None) == errno.ENOSPC:
+                with self._lock:
+                    self._status["disk_alarm"] = f"disk full: the device store cannot write ({e}); {KEPT}"
             return self._note(UploadResult("error", delay=self.settings.upload_interval,
                                            message=f"device store: {e}"), error=f"device store: {e}")
 
@@ -118,7 +131,12 @@ class Uploader(SyncPart):
                                     {"Content-Type": "application/json", "Content-Encoding": "gzip"})
         outcome = outcome_of(reply.status) if reply.status else "retry"
         if outcome == "ok":
-            return self._acknowledged(Ack.model_validate_json(reply.body), len(rows))
+            try:
+                ack = Ack.model_validate_json(reply.body)
+            except ValidationError:  # a proxy's page, a truncated reply: not an ack, so try again
+                outcome = "retry"
+            else:
+                return self._acknowledged(ack, len(rows))
         code, message = reply.problem() if reply.status else ("unreachable", reply.error)
         hub_says = f"hub {reply.status or 'unreachable'}: {message or code}"
         if outcome == "retry":
@@ -169,8 +187,7 @@ class Uploader(SyncPart):
     def _check_disk(self) -> None:
         free = shutil.disk_usage(self.store_path.parent).free
         alarm = None if free >= MIN_FREE_BYTES else (
-            f"disk almost full ({free // 1048576} MB free): the passage log needs space; "
-            "acknowledged rows are pruned after the retention period, unacknowledged rows are kept")
+            f"disk almost full ({free // 1048576} MB free): the passage log needs space; {KEPT}")
         with self._lock:
             self._status["disk_alarm"] = alarm
 

@@ -155,7 +155,8 @@ def stub():
 
 @pytest.mark.parametrize("status,headers,outcome,min_delay", [
     (429, {"Retry-After": "7"}, "retry", 7), (503, {"Retry-After": "3"}, "retry", 3), (500, {}, "retry", 0),
-    (400, {}, "quarantined", 0), (422, {}, "quarantined", 0)])
+    (400, {}, "quarantined", 0), (422, {}, "quarantined", 0),
+    (200, {}, "retry", 0)])  # a 200 that is not an ack (a proxy's page) is tried again, not trusted
 def test_device_reacts_to_status(stub, site, tmp_path, status, headers, outcome, min_delay):
     _Stub.status, _Stub.reply_headers, _Stub.calls = status, headers, 0
     dev = make_device(tmp_path, site, f"http://127.0.0.1:{stub.server_address[1]}", backoff_cap=2)

@@ -8,10 +8,11 @@ import time
 import pytest
 from hubkit import HubProcess, enrolled_device, fill_log, log_row, make_device
 
+from gatekeeper.checkpoint import Checkpoint
 from gatekeeper.sync import Uploader
 from gatekeeper.sync.enrolment import EnrolError, enrol
 from gatekeeper.sync.hubstore import HubStore
-from gatekeeper.verify import PrivateKey
+from gatekeeper.verify import PrivateKey, Reason
 
 
 def hub_rows(hub: HubProcess) -> list[tuple]:
@@ -110,12 +111,17 @@ def test_hub_down_store_keeps_logging_then_drains(site, tmp_path, sqlite_url):
     dev = enrolled_device(tmp_path, site, hub, backoff_cap=0.2)
     hub.stop()  # the network is gone
     up = Uploader(*dev.sync_args())
+    good, _ = site.issue_pass(int(time.time()) - 60, int(time.time()) + 86400)
+    cp = Checkpoint(dev.settings, dev.store())
     with dev.store() as s:
-        for _ in range(30):
-            s.log(log_row())  # the gate keeps deciding and logging
+        for _ in range(30):  # the gate keeps deciding from its cached lists, and logging
+            d = cp.decide(good)
+            assert d.allow and d.reason is Reason.OK
+            s.log(log_row(pass_id=d.pass_id, at=d.at))
             r = up.run_once()
             assert r.outcome == "retry" and r.delay <= 0.2
         assert s.last_seq() == 30
+    cp.close()
     st = up.status()["upload"]
     assert st["backlog"] == 30 and "unreachable" in st["last_error"] and st["next_retry_at"]
     hub.start()
