@@ -13,9 +13,10 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from .checkpoint import Checkpoint, load_authority, policy_of
 from .config import Settings, load_settings
@@ -23,8 +24,8 @@ from .hw import Gate, install_signal_handlers
 from .hw.display import DisplayServer
 from .hw.metrics import Metrics
 from .isotime import iso
-from .scan.decoders import build_decoder
 from .parts import build_gate, camera_source
+from .scan.decoders import build_decoder
 from .scan.frames import FrameSource
 from .scan.loop import FrameLoop, Presentation
 from .store import Store
@@ -112,11 +113,11 @@ class Daemon:
             decision_ms = (time.monotonic() - p.captured_at) * 1000
             seq = self._log("scan", d, decision_ms)
             latency_ms = (time.monotonic() - p.captured_at) * 1000  # frame to relay command, log included
-            self.gate.show(d.allow)
             self.events.emit({"event": "decision", "seq": seq, "allow": d.allow, "reason": d.reason.value,
                               "pass_id": d.pass_id, "label": d.label, "latency_ms": round(latency_ms, 3),
                               "decision_ms": round(decision_ms, 3), "decode_ms": round(p.decode_ms, 3),
                               "clock_trusted": d.clock_trusted, "list_stale": d.list_stale})
+            self.gate.show(d.allow)
         self.metrics.count_decision(d.reason.value)
         if self.display is not None:
             self.display.publish({"allow": d.allow, "reason": d.reason.value, "pass_id": d.pass_id,
@@ -169,7 +170,8 @@ class Daemon:
     def status(self) -> dict:
         """The device's health, for /status, the display footer and the demo."""
         assert self.checkpoint is not None
-        from .sync.uploader import unacknowledged  # the uploader's watermark; sync loads lazily
+        # the uploader's watermark; sync loads lazily
+        from .sync.uploader import unacknowledged
         with Store(self.checkpoint.store.path, self.checkpoint.store.authority) as store:
             s = store.list_status()
             clock = Checkpoint(self.settings, store).clock()
@@ -257,7 +259,8 @@ class Daemon:
     def _background(self) -> list[Callable[[threading.Event], None]]:
         fns = list(self.options.extra_threads)
         if self.options.sync and self.settings.sync.hub_url:
-            from .sync.device import make_sync_parts  # imported only when a hub is configured
+            # imported only when a hub is configured
+            from .sync.device import make_sync_parts
             self.sync_parts = make_sync_parts(self.settings)
             fns += [part.run for part in self.sync_parts]
         return fns
