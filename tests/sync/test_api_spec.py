@@ -49,7 +49,7 @@ def operations() -> list:
 def test_fuzzed_requests_get_no_server_error(operation, fuzz_hub):
     hub, dev, admin = fuzz_hub
 
-    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(case=operation.as_strategy())
     def check(case) -> None:
         send_signed(case, hub, dev, admin)
