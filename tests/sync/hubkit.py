@@ -44,7 +44,7 @@ class HubProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> HubProcess:
-        cmd = [sys.executable, "-c", "from gatekeeper.cli import main; main()", "hub", "serve",
+        cmd = [sys.executable, "-m", "gatekeeper", "hub", "serve",
                "--db", self.db_url, "--port", str(self.port)]
         if self.site_dir:
             cmd += ["--site", str(self.site_dir)]

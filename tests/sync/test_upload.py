@@ -185,3 +185,21 @@ def test_acknowledged_rows_pruned_after_retention_only(hub, site, tmp_path):
         seqs = [r["seq"] for r in s.log_rows(0, 100)]
     assert seqs == [6, 7, 8, 9, 10, 11]
     up.close()
+
+
+def test_hub_corrects_the_times_of_a_device_with_a_wrong_clock(hub, site, tmp_path):
+    dev = enrolled_device(tmp_path, site, hub)
+    wrong = time.time() - 7200  # the device's clock is two hours behind
+    with dev.store() as s:
+        s.log(log_row(at=wrong, wall=wrong, mono=time.monotonic() - 5, clock_trusted=0))  # 5 s ago, this boot
+        s.log(log_row(at=wrong, wall=wrong, mono=3.0, boot_id="an-earlier-boot"))
+    up = Uploader(*dev.sync_args())
+    assert up.run_once().acked == 2
+    up.close()
+    store = HubStore.open(hub.db_url)
+    (at, hub_at, trusted), (_, other_boot, _) = store.db.all(
+        "SELECT at, hub_at, clock_trusted FROM passage_log ORDER BY seq")
+    store.close()
+    assert at == wrong and trusted == 0  # what the device said is kept
+    assert abs(hub_at - (time.time() - 5)) < 3  # and the hub's estimate from the monotonic clock
+    assert other_boot is None  # another boot's monotonic clock says nothing about now
