@@ -11,6 +11,11 @@ import pytest
 import schemathesis
 from hubkit import HubProcess, enrolled_device
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from gatekeeper.sync.hub import app_from, openapi_json
 from gatekeeper.sync.hubstore import HubStore
@@ -72,6 +77,9 @@ def send_signed(case, hub, dev, admin) -> None:
     with httpx.Client(timeout=10) as client:
         r = client.send(req)
     assert r.status_code < 500, (req.method, str(req.url), body[:200], r.status_code, r.text[:300])
+    # the reply is one the spec declares: its status, its media type, its body's schema
+    case.validate_response(r, checks=[status_code_conformance, content_type_conformance,
+                                      response_schema_conformance])
     if r.status_code >= 400:
         problem = r.json()
         assert problem["error"] and problem["message"]
