@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -12,6 +13,8 @@ from ..config import SyncSettings
 from ..store import Store
 from ..verify import PrivateKey, PublicKey
 from .client import HubClient
+
+log = logging.getLogger("gatekeeper.sync")
 
 
 class _Step(Protocol):
@@ -59,6 +62,13 @@ class SyncPart:
         """Work until ``stop`` is set; never raises (every failure is in ``status()``)."""
         try:
             while not stop.is_set():
-                stop.wait(self.step().delay)
+                try:
+                    delay = self.step().delay
+                except Exception:  # an unforeseen failure must not end sync for the daemon's lifetime
+                    log.exception("%s failed; starting again with a new store connection and client",
+                                  type(self).__name__)
+                    self.close()
+                    delay = self.settings.backoff_cap
+                stop.wait(delay)
         finally:
             self.close()
