@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -103,6 +104,7 @@ class Daemon:
         self.display: DisplayServer | None = None
         self.loop: FrameLoop | None = None
         self.sync_parts: list[Any] = []
+        self.log_alarm: str | None = None  # set when a passage-log write failed; shown on /status
 
     # --- the decision path (runs on the decode thread) ------------------------------------------
     def on_presentation(self, p: Presentation) -> None:
@@ -111,7 +113,11 @@ class Daemon:
         with self._decide_lock:
             d = self.checkpoint.decide(p.payload)
             decision_ms = (time.monotonic() - p.captured_at) * 1000
-            seq = self._log("scan", d, decision_ms)
+            try:
+                seq = self._log("scan", d, decision_ms)
+            except (sqlite3.Error, OSError) as e:
+                self._unrecorded("scan", d, e)
+                return
             latency_ms = (time.monotonic() - p.captured_at) * 1000  # frame to relay command, log included
             self.events.emit({"event": "decision", "seq": seq, "allow": d.allow, "reason": d.reason.value,
                               "pass_id": d.pass_id, "label": d.label, "latency_ms": round(latency_ms, 3),
@@ -129,12 +135,29 @@ class Daemon:
         with self._decide_lock:
             clock = self.checkpoint.clock()
             d = Decision(True, Reason.MANUAL, clock.now, clock.trusted, False)
-            seq = self._log("manual", d, None)
+            try:
+                seq: int | None = self._log("manual", d, None)
+            except (sqlite3.Error, OSError) as e:
+                # The volunteer stands at the gate and decided: open, and raise the alarm loudly.
+                self._unrecorded("manual", d, e)
+                seq = None
             self.events.emit({"event": "manual", "seq": seq, "allow": True, "reason": "manual"})
             self.gate.open_manual()
         self.metrics.count_decision("manual")
         if self.display is not None:
             self.display.publish({"allow": True, "reason": "manual", "at": iso(d.at)})
+
+    def _unrecorded(self, kind: str, d: Decision, error: Exception) -> None:
+        """The passage log could not be written (a full or failing disk). A scanned pass is then
+        refused, whatever its decision: nothing opens that is not on record. The daemon goes on."""
+        log.error("passage log write failed (%s decision %s not recorded): %s", kind, d.reason.value, error)
+        self.log_alarm = f"passage log write failed: {error}"
+        self.events.emit({"event": "alarm", "alarm": "log_failed", "kind": kind, "reason": d.reason.value,
+                          "message": str(error)})
+        if kind == "scan":
+            self.gate.show(False)
+            if self.display is not None:
+                self.display.publish({"allow": False, "reason": "log_failed", "at": iso(d.at)})
 
     def _log(self, kind: str, d: Decision, latency_ms: float | None) -> int:
         assert self.checkpoint is not None
@@ -184,7 +207,7 @@ class Daemon:
             "revocation_entries": s.revocation_entries, "clock_trusted": clock.trusted,
             "time_floor": iso(s.time_floor), "log_backlog": backlog, "frame_rate": round(self._fps, 1),
             "gate_open": bool(self.gate and self.gate.is_open),
-            "camera_ok": self._camera_ok(),
+            "camera_ok": self._camera_ok(), "log_alarm": self.log_alarm,
         }
         for part in self.sync_parts:
             out.update(part.status())

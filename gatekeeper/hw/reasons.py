@@ -19,6 +19,8 @@ REASON_TEXT: dict[str, tuple[str, str]] = {
     "list_stale": ("名单过期", "List out of date"),
     "clock_untrusted": ("时钟不可信", "Clock not trusted"),
     "manual": ("人工放行", "Manual override"),
+    # not a decision reason: the passage log could not be written, so nothing opens (daemon alarm)
+    "log_failed": ("无法记录", "Cannot record"),
 }
 
 #: Shown for a code missing from the table (a newer core than this page): never blank.
