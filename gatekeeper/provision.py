@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -281,10 +282,29 @@ def _move_aside(paths: Iterable[Path], directory: Path) -> Path | None:
     return backup
 
 
+def _user(owner: str | None) -> tuple[int, int] | None:
+    """(uid, gid) of the account the daemon runs as; ProvisionError when there is no such account."""
+    if owner is None:
+        return None
+    import pwd
+    try:
+        entry = pwd.getpwnam(owner)
+    except KeyError:
+        raise ProvisionError(f"--owner {owner!r}: no such user on this machine (make it first: see "
+                             "docs/operations.md)") from None
+    return entry.pw_uid, entry.pw_gid
+
+
 def install(material: DeviceMaterial, directory: Path, overrides: Mapping | None = None, *, force: bool = False,
-            selftest: bool = True, how: str = "", progress: Progress | None = None) -> Provisioned:
-    """Write ``material`` into ``directory`` as a working device; nothing is left half-written."""
+            selftest: bool = True, owner: str | None = None, how: str = "",
+            progress: Progress | None = None) -> Provisioned:
+    """Write ``material`` into ``directory`` as a working device; nothing is left half-written.
+
+    ``owner`` is the account the daemon runs as: it gets the device key (still 0600) and the store,
+    which a daemon that is not root could not read or write otherwise.
+    """
     say = progress or (lambda _: None)
+    uid_gid = _user(owner)
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     check_free(directory, force)
@@ -316,8 +336,12 @@ def install(material: DeviceMaterial, directory: Path, overrides: Mapping | None
             raise ProvisionError("no trust list came with the enrolment: the device could not verify any pass. "
                                  "Nothing was installed; publish the site's lists at the hub (start it with --site).")
         replaced = _move_aside(targets, directory) if force else None
-        for src, dst in zip(staged, targets):
+        for dst in targets:
             dst.parent.mkdir(parents=True, exist_ok=True)
+        if uid_gid is not None:
+            for p in (staged[0], staged[2], targets[2].parent):
+                os.chown(p, *uid_gid)
+        for src, dst in zip(staged, targets):
             shutil.move(src, dst)  # a rename on one file system; the configuration goes last
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -341,7 +365,7 @@ def _enrol_failure(hub_url: str, e: EnrolError) -> ProvisionError:
 
 def provision_online(hub_url: str, token: str, gate_id: str, directory: Path, overrides: dict | None = None, *,
                      authority: AuthorityPin | None = None, force: bool = False, selftest: bool = True,
-                     progress: Progress | None = None) -> Provisioned:
+                     owner: str | None = None, progress: Progress | None = None) -> Provisioned:
     """Enrol a new device key at ``hub_url`` with a one-time ``token`` as gate ``gate_id`` and
     install it in ``directory``; ``overrides`` ({section: {key: value}}) go into its configuration.
 
@@ -352,6 +376,7 @@ def provision_online(hub_url: str, token: str, gate_id: str, directory: Path, ov
     say = progress or (lambda _: None)
     directory = Path(directory)
     check_free(directory, force)  # before the token is spent
+    _user(owner)
     # The configuration is checked before enrolling too: a typo in an override must not cost a token.
     with tempfile.TemporaryDirectory() as tmp:
         write_config(device_config(gate_id, "demo", hub_url, {}, overrides or {}), Path(tmp) / CONFIG_NAME)
@@ -384,8 +409,8 @@ def provision_online(hub_url: str, token: str, gate_id: str, directory: Path, ov
                              f"{stranded}") from None
     material = DeviceMaterial(gate_id, key, authority_key, reply.scope, reply.site_name, hub_url, tuple(lists))
     try:
-        return install(material, directory, overrides, force=force, selftest=selftest, how="one-time token",
-                       progress=progress)
+        return install(material, directory, overrides, force=force, selftest=selftest, owner=owner,
+                       how="one-time token", progress=progress)
     except ProvisionError as e:
         raise ProvisionError(f"{e} {stranded}") from None
 
@@ -438,7 +463,8 @@ def parse_enrolment_qr(payload: bytes | str) -> EnrolmentQR:
 
 
 def provision_scan(source, directory: Path, overrides: dict | None = None, *, timeout: float = 300.0,
-                   force: bool = False, selftest: bool = True, progress: Progress | None = None) -> Provisioned:
+                   force: bool = False, selftest: bool = True, owner: str | None = None,
+                   progress: Progress | None = None) -> Provisioned:
     """First boot: read frames from ``source`` (a :class:`~gatekeeper.scan.frames.FrameSource`,
     unopened) until one holds a valid enrolment QR, then enrol with it as :func:`provision_online`.
 
@@ -449,6 +475,7 @@ def provision_scan(source, directory: Path, overrides: dict | None = None, *, ti
     say = progress or (lambda _: None)
     directory = Path(directory)
     check_free(directory, force)
+    _user(owner)
     decoder = default_decoder()
     deadline = time.monotonic() + timeout
     found: EnrolmentQR | None = None
@@ -477,7 +504,7 @@ def provision_scan(source, directory: Path, overrides: dict | None = None, *, ti
         f"(authority {show_fingerprint(found.authority)})")
     return provision_online(found.hub_url, found.token, found.gate_id, directory, overrides,
                             authority=AuthorityPin.of_key(found.authority, "the enrolment QR"), force=force,
-                            selftest=selftest, progress=progress)
+                            selftest=selftest, owner=owner, progress=progress)
 
 
 # --- the offline bundle -----------------------------------------------------------------------------
@@ -522,8 +549,9 @@ def open_bundle(data: bytes, pin: AuthorityPin) -> DeviceMaterial:
 
 
 def provision_bundle(data: bytes, directory: Path, pin: AuthorityPin, overrides: dict | None = None, *,
-                     force: bool = False, selftest: bool = True, progress: Progress | None = None) -> Provisioned:
+                     force: bool = False, selftest: bool = True, owner: str | None = None,
+                     progress: Progress | None = None) -> Provisioned:
     """Install a device from a bundle, with no network; ProvisionError (nothing written) when refused."""
     material = open_bundle(data, pin)
-    return install(material, Path(directory), overrides, force=force, selftest=selftest, how="offline bundle",
-                   progress=progress)
+    return install(material, Path(directory), overrides, force=force, selftest=selftest, owner=owner,
+                   how="offline bundle", progress=progress)

@@ -96,11 +96,13 @@ def _report(p, as_json: bool, pinned: bool) -> None:
               help="A configuration value to write, e.g. gate.relay_pin=5 (repeatable).")
 @click.option("--force", is_flag=True, help="Replace a device already provisioned in --dir (its files are "
                                             "moved aside, not deleted).")
+@click.option("--owner", metavar="USER", help="The account the daemon runs as (e.g. gatekeeper): it gets the "
+                                            "device key and the store. Needed when provisioning as root.")
 @click.option("--no-selftest", is_flag=True, help="Skip the self-test after provisioning.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object; no progress.")
 def provision(hub_url: str | None, token: str | None, gate_id: str | None, bundle: Path | None, scan: bool,
               camera_spec: str | None, timeout: str, directory: Path, authority_fingerprint: str | None,
-              sets: tuple[str, ...], force: bool, no_selftest: bool, as_json: bool) -> None:
+              sets: tuple[str, ...], force: bool, owner: str | None, no_selftest: bool, as_json: bool) -> None:
     """Make this machine a gate: a device key, enrolment, the signed lists, the configuration, a self-test.
 
     \b
@@ -134,7 +136,7 @@ def provision(hub_url: str | None, token: str | None, gate_id: str | None, bundl
         elif not as_json:
             click.echo(f"... {step}", err=True)
 
-    common = {"force": force, "selftest": not no_selftest, "progress": progress}
+    common = {"force": force, "selftest": not no_selftest, "owner": owner, "progress": progress}
     try:
         pin = AuthorityPin.of_text(authority_fingerprint) if authority_fingerprint else None
         with status or nullcontext():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import pwd
 import time
 from pathlib import Path
 
@@ -127,3 +130,26 @@ def test_a_pinned_authority_refuses_a_hub_of_another_site(tmp_path: Path, hub: H
     assert "which is not the one given by --authority-fingerprint" in result.stderr
     assert "gatekeeper hub revoke-device" in result.stderr  # the hub enrolled the key: say how to retire it
     assert tree(tmp_path / "gate") == {}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="handing files to another account needs root")
+def test_the_pi_layout_store_outside_and_files_for_the_daemon_user(tmp_path: Path, hub: HubProcess) -> None:
+    """As on a Pi: configuration and keys in /etc/gatekeeper, the store in the unit's state directory,
+    key and store owned by the account the daemon runs as."""
+    etc, state = tmp_path / "etc" / "gatekeeper", tmp_path / "var" / "lib" / "gatekeeper"
+    nobody = pwd.getpwnam("nobody").pw_uid
+    args = ("--hub", hub.url, "--gate-id", "gate-pi", "--dir", etc, *NO_PI, "--no-selftest", "--owner", "nobody",
+            "--set", f"device.store={json.dumps(str(state / 'gatekeeper.db'))}")
+    gk("provision", "--token", token(hub), *args)
+    settings = load_settings(etc / "gatekeeper.toml")
+    store = settings.path(settings.device.store)
+    key = settings.path(settings.device.device_key)
+    assert store == state / "gatekeeper.db" and store.exists()
+    assert (os.stat(key).st_uid, mode(key)) == (nobody, 0o600)
+    assert os.stat(store).st_uid == os.stat(state).st_uid == nobody
+    assert os.stat(etc / "gatekeeper.toml").st_uid == 0
+    assert sorted(tree(etc)) == ["gatekeeper.toml", "keys/authority.pub", "keys/device.key"]
+    gk("lists", "status", "--config", etc / "gatekeeper.toml")
+    # replaced with --force: the store outside is kept aside with the rest
+    out = json_out(gk("provision", "--token", token(hub), *args, "--force", "--json"))
+    assert (Path(out["replaced"]) / "outside" / "gatekeeper.db").exists() and store.exists()
