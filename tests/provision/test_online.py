@@ -153,3 +153,16 @@ def test_the_pi_layout_store_outside_and_files_for_the_daemon_user(tmp_path: Pat
     # replaced with --force: the store outside is kept aside with the rest
     out = json_out(gk("provision", "--token", token(hub), *args, "--force", "--json"))
     assert (Path(out["replaced"]) / "outside" / "gatekeeper.db").exists() and store.exists()
+
+
+def test_a_hub_without_a_site_cannot_provision_and_says_so(tmp_path: Path) -> None:
+    bare = HubProcess(str(tmp_path / "bare.db"), None).start()
+    try:
+        result = gk("provision", "--hub", bare.url, "--token", token(bare), "--gate-id", "g1", "--dir",
+                    tmp_path / "gate", code=1)
+    finally:
+        bare.stop()
+    assert "serves no site (it was started without --site)" in result.stderr
+    dev = next(iter(hub_devices(bare)))  # the token was spent on a key: the message names it to retire
+    assert f"gatekeeper hub revoke-device {dev}" in result.stderr
+    assert tree(tmp_path / "gate") == {}
