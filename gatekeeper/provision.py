@@ -23,6 +23,7 @@ Layout written (relative to the directory; see docs/provisioning.md)::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import base45
 import cbor2
@@ -46,6 +48,9 @@ from .sync.protocol import device_id
 from .sync.uploader import unacknowledged
 from .verify import ListError, PrivateKey, PublicKey
 from .verify.envelope import load_body, open_envelope, seal
+
+if TYPE_CHECKING:  # the scan stack loads only for --scan
+    from .scan.frames import FrameSource
 
 CONFIG_NAME = "gatekeeper.toml"
 DEVICE_KEY = "keys/device.key"
@@ -306,8 +311,9 @@ def install(material: DeviceMaterial, directory: Path, overrides: Mapping | None
     say = progress or (lambda _: None)
     uid_gid = _user(owner)
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
     check_free(directory, force)
+    made = [d for d in (directory, *directory.parents) if not d.exists()]
+    directory.mkdir(parents=True, exist_ok=True)
     values = device_config(material.gate_id, material.scope, material.hub_url, material.defaults, overrides or {})
     header = (f"Device configuration written by 'gatekeeper provision' ({how}) on {iso(time.time())}.\n"
               f"Site {material.site_name or material.scope!r}, hub {material.hub_url or '(none)'}.\n"
@@ -343,8 +349,13 @@ def install(material: DeviceMaterial, directory: Path, overrides: Mapping | None
                 os.chown(p, *uid_gid)
         for src, dst in zip(staged, targets):
             shutil.move(src, dst)  # a rename on one file system; the configuration goes last
-    finally:
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        for d in made:  # the folders this call made, innermost first: as they were, absent
+            with contextlib.suppress(OSError):  # not empty: a move had begun; keep what is there
+                d.rmdir()
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
     checks: tuple[Check, ...] = ()
     if selftest:
         say("running the self-test (camera frame, decode, relay click)")
@@ -462,7 +473,7 @@ def parse_enrolment_qr(payload: bytes | str) -> EnrolmentQR:
     return EnrolmentQR(hub, token, gate, key)
 
 
-def provision_scan(source, directory: Path, overrides: dict | None = None, *, timeout: float = 300.0,
+def provision_scan(source: FrameSource, directory: Path, overrides: dict | None = None, *, timeout: float = 300.0,
                    force: bool = False, selftest: bool = True, owner: str | None = None,
                    progress: Progress | None = None) -> Provisioned:
     """First boot: read frames from ``source`` (a :class:`~gatekeeper.scan.frames.FrameSource`,
@@ -481,7 +492,12 @@ def provision_scan(source, directory: Path, overrides: dict | None = None, *, ti
     found: EnrolmentQR | None = None
     last_refusal = ""
     say("looking for an enrolment QR: hold it in front of the camera")
-    with source:
+    try:
+        source.open()
+    except (OSError, RuntimeError, ValueError) as e:
+        raise ProvisionError(f"cannot open the camera to look for the enrolment QR: {e}. Nothing was written.") \
+            from None
+    try:
         while found is None and time.monotonic() < deadline:
             frame = source.read()
             if frame is None:
@@ -496,6 +512,8 @@ def provision_scan(source, directory: Path, overrides: dict | None = None, *, ti
                     break
                 except ProvisionError as e:
                     last_refusal = str(e)
+    finally:
+        source.close()
     if found is None:
         why = f"; the last one seen was refused: {last_refusal}" if last_refusal else ""
         raise ProvisionError(f"no valid enrolment QR seen (waited up to {timeout:.0f} s){why}. Show the QR from "

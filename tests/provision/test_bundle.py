@@ -128,3 +128,18 @@ def test_a_bundle_needs_the_fingerprint_from_the_admin(tmp_path: Path, hub: HubP
                 "--dir", tmp_path / "gate", code=1)
     assert "at least the first 20 hex digits" in result.stderr
     assert tree(tmp_path / "gate") == {}
+
+
+def test_lists_that_do_not_verify_install_nothing(tmp_path: Path, site: Site) -> None:
+    """A bundle signed by the site authority but carrying another site's lists: refused at the lists,
+    and the directory provisioning made is gone again."""
+    other = Site.init(tmp_path / "other", scope="elm-row")
+    data = make_bundle(site.authority, PrivateKey.generate(), "gate-b5", site.scope, site.name, "",
+                       [other.trust_file().read_bytes()])
+    path = tmp_path / "b5.gkb"
+    path.write_bytes(data)
+    gate = tmp_path / "new" / "gate"
+    result = gk("provision", "--bundle", path, "--authority-fingerprint", fingerprint(site.authority_public),
+                "--dir", gate, code=1)
+    assert "a list from the bundle was refused: signed by key" in result.stderr
+    assert not (tmp_path / "new").exists()

@@ -123,3 +123,10 @@ def test_the_envelope_kind_keeps_a_bundle_from_passing_as_a_qr(site: Site) -> No
     assert open_envelope(bundle).kind == "gk-bundle/1"
     with pytest.raises(ProvisionError, match="'gk-bundle/1' file, not an enrolment QR"):
         parse_enrolment_qr(ENROL_QR_PREFIX + base45.b45encode(bundle).decode())
+
+
+def test_a_camera_that_will_not_open_is_named(tmp_path: Path) -> None:
+    result = gk("provision", "--scan", "--camera", f"images:{tmp_path / 'nothing-here'}", "--dir", tmp_path / "gate",
+                code=1)
+    assert "cannot open the camera to look for the enrolment QR" in result.stderr and "no such folder" in result.stderr
+    assert tree(tmp_path / "gate") == {}
