@@ -367,11 +367,17 @@ def install(material: DeviceMaterial, directory: Path, overrides: Mapping | None
 
 # --- online: a one-time token ---------------------------------------------------------------------
 def _enrol_failure(hub_url: str, e: EnrolError) -> ProvisionError:
+    # EnrolError carries only its text: "hub unreachable (unreachable): <httpx error>" when no reply
+    # came (gatekeeper.sync.enrolment._refusal), "hub <status> (<code>): <message>" for a refusal.
     text = str(e)
-    if "unreachable" in text.split("(", 1)[0]:
-        return ProvisionError(f"cannot reach the hub at {hub_url} ({text.split(': ', 1)[-1]}): check the URL, "
-                              "the network and that the hub runs. Nothing was written; the token is not spent.")
-    return ProvisionError(f"the hub at {hub_url} refused the enrolment: {text}. Nothing was written.")
+    if not text.startswith("hub unreachable"):
+        return ProvisionError(f"the hub at {hub_url} refused the enrolment: {text}. Nothing was written.")
+    cause = text.split(": ", 1)[-1]
+    # Only a refused connection proves the request never arrived; after a timeout it may have.
+    spent = ("the token is not spent" if cause.startswith("ConnectError") else
+             "the token may have been spent: if a retry says 'already used', ask for a new one")
+    return ProvisionError(f"cannot reach the hub at {hub_url} ({cause}): check the URL, the network and that "
+                          f"the hub runs. Nothing was written; {spent}.")
 
 
 def provision_online(hub_url: str, token: str, gate_id: str, directory: Path, overrides: dict | None = None, *,
