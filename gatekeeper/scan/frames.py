@@ -323,17 +323,20 @@ DEMO_SCRIPT: tuple[tuple[str | None, int], ...] = (
 class SyntheticSource(_SourceBase):
     """Scripted synthetic scenes (see :mod:`gatekeeper.scan.synthetic`): each (payload or None,
     n_frames) is a pass held up to the camera or a stretch of empty frames. Deterministic for a
-    seed. Finite unless ``repeat`` (then the script plays again with the next seed)."""
+    seed. Finite unless ``repeat`` (then the script plays again with the next seed). ``poses``
+    draws each pass's pose (:func:`~gatekeeper.scan.synthetic.random_pose`: the range seen at a
+    gate, some unreadable; :func:`~gatekeeper.scan.synthetic.steady_pose`: always readable)."""
 
     def __init__(self, script: Sequence[tuple[str | None, int]] = DEMO_SCRIPT, *,
                  size: tuple[int, int] = (640, 480), fps: float | None = None,
-                 seed: int = 0, repeat: bool = False) -> None:
+                 seed: int = 0, repeat: bool = False,
+                 poses: Callable[[np.random.Generator], synthetic.Pose] = synthetic.random_pose) -> None:
         super().__init__()
         for item in script:
             if len(item) != 2 or int(item[1]) < 0:
                 raise ValueError(f"a script step is (payload or None, n_frames >= 0), not {item!r}")
         self.script = [(p, int(n)) for p, n in script]
-        self.size, self.fps, self.seed, self.repeat = size, fps, seed, repeat
+        self.size, self.fps, self.seed, self.repeat, self.poses = size, fps, seed, repeat, poses
         self.finite = not repeat
         self._frames: Iterator[np.ndarray] = iter(())
         self._pacer = Pacer(fps)
@@ -341,7 +344,7 @@ class SyntheticSource(_SourceBase):
     def _all(self) -> Iterator[np.ndarray]:
         seed = self.seed
         while True:
-            yield from synthetic.scene_frames(self.script, self.size, seed)
+            yield from synthetic.scene_frames(self.script, self.size, seed, self.poses)
             if not self.repeat:
                 return
             seed += 1

@@ -12,7 +12,7 @@ from scan_images import on_canvas, qr_image
 from gatekeeper.scan.decoders import default_decoder
 from gatekeeper.scan.frames import (Frame, FrameSource, ImageFolderSource, OpenCVSource, Picamera2Source,
                                     SyntheticSource, open_source)
-from gatekeeper.scan.synthetic import render_scene
+from gatekeeper.scan.synthetic import render_scene, steady_pose
 
 
 def payloads(image: np.ndarray) -> list[bytes]:
@@ -92,6 +92,16 @@ def test_synthetic_source_follows_its_script_and_is_deterministic():
     assert sum(r == [b"SYNTH PASS 1"] for r in read[5:13]) >= 6
     assert sum(r == [b"SYNTH PASS 2"] for r in read[18:]) >= 6
     assert not np.array_equal(drain(SyntheticSource(script, seed=5))[6].image, a[6].image)
+
+
+def test_steady_poses_read_in_every_frame():
+    """What the demo relies on: a pass held steadily is read in every frame, whatever the seed."""
+    import secrets
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    for seed in range(3):
+        texts = ["GK1:" + "".join(secrets.choice(alphabet) for _ in range(183)) for _ in range(3)]
+        frames = drain(SyntheticSource([(t, 4) for t in texts], seed=seed, poses=steady_pose))
+        assert [payloads(f.image) for f in frames] == [[t.encode()] for t in texts for _ in range(4)]
 
 
 def test_render_scene_is_a_gray_frame_of_the_asked_size_and_mostly_readable():
