@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +33,7 @@ from .provision import provision_online
 from .scan.frames import SyntheticSource
 from .scan.synthetic import steady_pose
 from .site import DAY, Site
+from .sync.hubprocess import HubProcess
 from .verify import Status
 
 SCOPE = "maple-court"
@@ -69,61 +68,12 @@ def forged(text: str) -> str:
     return "GK1:" + base45.b45encode(bytes(raw)).decode()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def gatekeeper(*args: str) -> str:
     """Run a ``gatekeeper`` command as an admin would type it; its output."""
     out = subprocess.run([sys.executable, "-m", "gatekeeper", *args], check=False, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"gatekeeper {' '.join(args[:2])} failed: {out.stderr.strip()}")
     return out.stdout.strip()
-
-
-class HubProcess:
-    """The reference hub as a real server process on 127.0.0.1."""
-
-    def __init__(self, workdir: Path, site_dir: Path) -> None:
-        self.port = free_port()
-        self.db = f"sqlite:///{workdir / 'hub.db'}"
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.site_dir = site_dir
-        self.log = workdir / "hub.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with open(self.log, "w") as log:  # the child keeps its own descriptor
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gatekeeper", "hub", "serve", "--db", self.db, "--port", str(self.port),
-                 "--site", str(self.site_dir)], stdout=log, stderr=subprocess.STDOUT)
-        import httpx
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the hub exited at start (see {self.log})")
-            try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("the hub did not answer within 20 s")
-
-    def cli(self, *args: str) -> str:
-        """Run a ``gatekeeper hub`` admin command against this hub's database."""
-        return gatekeeper("hub", *args, "--db", self.db)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
 
 
 def cast(site: Site, now: float) -> tuple[list[Actor], bytes]:
@@ -205,8 +155,7 @@ class Demo:
         c = self.console
         site = Site.init(self.workdir / "site", scope=SCOPE, name="Maple Court")
         c.print(f"[bold]1.[/] made site 'Maple Court' in {site.root}")
-        hub = HubProcess(self.workdir, site.root)
-        hub.start()
+        hub = HubProcess(f"sqlite:///{self.workdir / 'hub.db'}", site.root, log=self.workdir / "hub.log").start()
         try:
             return self._with_hub(site, hub)
         finally:
@@ -216,14 +165,14 @@ class Demo:
     def _with_hub(self, site: Site, hub: HubProcess) -> int:
         c = self.console
         c.print(f"[bold]2.[/] reference hub on {hub.url}")
-        token = hub.cli("token", "--gate-id", "north-gate")
+        token = gatekeeper("hub", "token", "--gate-id", "north-gate", "--db", hub.db_url)
         result = provision_online(hub.url, token, "north-gate", self.workdir / "gate", overrides={
             "camera": {"source": "synthetic"}, "gate": {"pin_factory": "mock", "open_time": 1.0},
             "display": {"port": 0}, "sync": {"upload_interval": "1s", "poll_interval": "1s"}})
         c.print(f"[bold]3.[/] provisioned gate 'north-gate' with a one-time token: {result.config}")
         now = time.time()
         actors, revoked_id = cast(site, now)
-        admin = hub.cli("admin-token", "--label", "demo")
+        admin = gatekeeper("hub", "admin-token", "--label", "demo", "--db", hub.db_url)
         gatekeeper("pass", "revoke", "--hub", hub.url, "--admin-token", admin, "--pass-id", revoked_id.hex(),
                    "--from", iso(now - 60))
         c.print("[bold]4.[/] revoked B-202's pass on the hub with 'gatekeeper pass revoke --hub' "

@@ -5,74 +5,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from gatekeeper.config import DeviceSettings, Settings, SyncSettings
 from gatekeeper.site import Site
 from gatekeeper.store import Store
 from gatekeeper.sync.boot import boot_id
 from gatekeeper.sync.enrolment import enrol
+from gatekeeper.sync.hubprocess import HubProcess, free_port
 from gatekeeper.sync.hubstore import HubStore
 from gatekeeper.verify import PrivateKey
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class HubProcess:
-    """``gatekeeper hub serve`` in a subprocess: start, SIGKILL, restart on the same port."""
-
-    def __init__(self, db_url: str, site_dir: Path | None, port: int | None = None) -> None:
-        self.db_url, self.site_dir, self.port = db_url, site_dir, port or free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> HubProcess:
-        cmd = [sys.executable, "-m", "gatekeeper", "hub", "serve",
-               "--db", self.db_url, "--port", str(self.port)]
-        if self.site_dir:
-            cmd += ["--site", str(self.site_dir)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"hub exited: {self.proc.stderr.read().decode()}")
-            try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("hub did not start in 20 s")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown handler runs, like a power cut of the process."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
