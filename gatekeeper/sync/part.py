@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Protocol
 
@@ -21,7 +22,7 @@ class _Step(Protocol):
     delay: float
 
 
-class SyncPart:
+class SyncPart(ABC):
     """A background part of the daemon with its own :class:`Store` and :class:`HubClient`.
 
     Both are made on first use, in the thread that runs the part: SQLite connections and httpx
@@ -55,8 +56,9 @@ class SyncPart:
                 r.close()
         self._client = self._store = None
 
+    @abstractmethod
     def step(self) -> _Step:
-        raise NotImplementedError
+        """One unit of work (an upload, a poll); its ``delay`` says when to come back."""
 
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set; never raises (every failure is in ``status()``)."""
