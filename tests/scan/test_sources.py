@@ -10,8 +10,15 @@ import pytest
 from scan_images import on_canvas, qr_image
 
 from gatekeeper.scan.decoders import default_decoder
-from gatekeeper.scan.frames import (Frame, FrameSource, ImageFolderSource, OpenCVSource, Picamera2Source,
-                                    SyntheticSource, open_source)
+from gatekeeper.scan.frames import (
+    Frame,
+    FrameSource,
+    ImageFolderSource,
+    OpenCVSource,
+    Picamera2Source,
+    SyntheticSource,
+    open_source,
+)
 from gatekeeper.scan.synthetic import render_scene, steady_pose
 
 
