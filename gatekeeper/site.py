@@ -23,8 +23,20 @@ from pathlib import Path
 
 from .atomicfile import write_atomic
 from .verify import (
-    Issuer, ListError, PassClaims, PrivateKey, PublicKey, RevocationList, Status, TrustList, issue,
-    load_revocation_list, load_trust_list, new_pass_id, pack_entries, pack_ids,
+    Issuer,
+    ListError,
+    PassClaims,
+    PrivateKey,
+    PublicKey,
+    RevocationList,
+    Status,
+    TrustList,
+    issue,
+    load_revocation_list,
+    load_trust_list,
+    new_pass_id,
+    pack_entries,
+    pack_ids,
 )
 from .verify.passes import validate_scope
 
@@ -116,37 +128,32 @@ class Site:
         return self._private(f"issuer-{self.issuer_kid}")
 
     # --- lists ----------------------------------------------------------------------------------
-    def _latest(self, pattern: str) -> Path | None:
+    def _latest(self, pattern: str, what: str) -> Path:
+        """The newest list file matching ``pattern``; SiteError naming ``what`` when there is none."""
         files = sorted((self.root / "lists").glob(pattern))
-        return files[-1] if files else None
+        if not files:
+            raise SiteError(f"{self.root}/lists: no {what}")
+        return files[-1]
+
+    def trust_file(self) -> Path:
+        return self._latest("trust-v*.gkl", "trust list")
+
+    def revocation_file(self) -> Path:
+        return self._latest("revocations-v*.full.gkl", "revocation list")
 
     def trust_list(self) -> TrustList:
-        path = self._latest("trust-v*.gkl")
-        if path is None:
-            raise SiteError(f"{self.root}/lists: no trust list")
+        path = self.trust_file()
         try:
             return load_trust_list(path.read_bytes(), self.authority_public)
         except ListError as e:
             raise SiteError(f"{path}: {e}") from None
 
-    def trust_file(self) -> Path:
-        path = self._latest("trust-v*.gkl")
-        assert path is not None
-        return path
-
     def revocations(self) -> RevocationList:
-        path = self._latest("revocations-v*.full.gkl")
-        if path is None:
-            raise SiteError(f"{self.root}/lists: no revocation list")
+        path = self.revocation_file()
         try:
             return load_revocation_list(path.read_bytes(), self.authority_public, self.trust_list())
         except ListError as e:
             raise SiteError(f"{path}: {e}") from None
-
-    def revocation_file(self) -> Path:
-        path = self._latest("revocations-v*.full.gkl")
-        assert path is not None
-        return path
 
     # --- passes ---------------------------------------------------------------------------------
     def issue_pass(self, valid_from: int, valid_until: int, scope: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from gatekeeper.site import DAY
@@ -20,3 +21,13 @@ def issue_pass(key: PrivateKey, *, valid_from: int = T0 - DAY, valid_until: int 
     """A pass text signed by ``key`` (defaults: valid around ``T0``, the site scope, green)."""
     claims = PassClaims(key.kid, pass_id or new_pass_id(), valid_from, valid_until, scope, status, label)
     return issue(key, claims)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 2.0, step: float = 0.005) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

@@ -7,21 +7,13 @@ import threading
 import time
 
 import numpy as np
+from corekit import wait_until
 from gpiozero.pins.mock import MockFactory
 
 from gatekeeper.config import load_settings
 from gatekeeper.daemon import Daemon, DaemonOptions, EventSink
 from gatekeeper.scan.frames import ArraySource
 from gatekeeper.scan.synthetic import Pose, render_scene
-
-
-def wait_for(cond, timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_unwritable_log_refuses_a_valid_pass_and_the_override_still_opens(gate_site):
@@ -47,7 +39,7 @@ def test_unwritable_log_refuses_a_valid_pass_and_the_override_still_opens(gate_s
         # from here every write of the daemon's connection fails inside SQLite, as on a failing disk
         conn.execute("PRAGMA query_only=1")
         release.set()
-        assert wait_for(lambda: any(e["event"] == "alarm" for e in events))
+        assert wait_until(lambda: any(e["event"] == "alarm" for e in events), 10)
         alarm = next(e for e in events if e["event"] == "alarm")
         assert alarm["alarm"] == "log_failed" and alarm["reason"] == "ok" and "readonly" in alarm["message"]
         assert not any(e["event"] == "decision" for e in events)  # nothing announced that is not logged
@@ -58,7 +50,7 @@ def test_unwritable_log_refuses_a_valid_pass_and_the_override_still_opens(gate_s
         pin.drive_low()
         time.sleep(0.1)
         pin.drive_high()
-        assert wait_for(lambda: any(e["event"] == "gate" and e["state"] == "open" for e in events))
+        assert wait_until(lambda: any(e["event"] == "gate" and e["state"] == "open" for e in events), 10)
         manual = next(e for e in events if e["event"] == "manual")
         assert manual["seq"] is None
         assert runner.is_alive()

@@ -6,20 +6,12 @@ import threading
 import time
 
 import pytest
+from corekit import wait_until
 
 from gatekeeper.hw import GateRelay
 from gatekeeper.hw.relay import MAX_PULSE_SECONDS
 
 RELAY = 17
-
-
-def wait_until(predicate, timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
 
 
 def test_starts_closed(factory):
