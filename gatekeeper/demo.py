@@ -29,10 +29,10 @@ from .config import load_settings
 from .daemon import Daemon, DaemonOptions, EventSink
 from .hw.reasons import reason_text
 from .isotime import iso
-from .provision import provision_online
+from .provision import ProvisionError, provision_online
 from .scan.frames import SyntheticSource
 from .scan.synthetic import steady_pose
-from .site import DAY, Site
+from .site import DAY, Site, SiteError
 from .sync.hubprocess import HubProcess
 from .verify import Status
 
@@ -232,13 +232,25 @@ class Demo:
         return 1
 
 
+class DemoError(Exception):
+    """The demo could not run; the message says why."""
+
+
 def run_demo(seconds: float | None, directory: Path | None, keep: bool) -> int:
-    """Run the demo in ``directory`` (a fresh temporary one by default, removed unless ``keep``)."""
+    """Run the demo in ``directory`` (a fresh temporary one by default, removed unless ``keep``).
+
+    DemoError when ``directory`` already holds files (the demo never writes over a real site) or a
+    step fails (the hub does not start, provisioning is refused).
+    """
+    if directory is not None and directory.exists() and any(directory.iterdir()):
+        raise DemoError(f"{directory} is not empty: give --dir a new or empty directory")
     console = Console()
     workdir = directory or Path(tempfile.mkdtemp(prefix="gatekeeper-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         return Demo(workdir, seconds, console).run()
+    except (RuntimeError, OSError, ProvisionError, SiteError) as e:
+        raise DemoError(str(e)) from e
     finally:
         if directory is None and not keep:
             shutil.rmtree(workdir, ignore_errors=True)

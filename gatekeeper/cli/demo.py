@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from . import main
+from .common import fail
 
 
 @main.command("demo")
@@ -17,5 +18,9 @@ from . import main
 @click.option("--keep", is_flag=True, help="Keep the temporary directory (site, hub database, gate config, logs).")
 def demo(seconds: float | None, directory: Path | None, keep: bool) -> None:
     """Make a site, start a hub on loopback, provision a simulated gate and run it on a scripted scene."""
-    from ..demo import run_demo
-    raise SystemExit(run_demo(seconds, directory, keep))
+    from ..demo import DemoError, run_demo
+    try:
+        code = run_demo(seconds, directory, keep)
+    except DemoError as e:
+        fail(f"demo: {e}")
+    raise SystemExit(code)

@@ -57,3 +57,12 @@ def test_seconds_bounds_the_demo_and_it_cleans_up(tmp_path: Path) -> None:
     assert "stopped after 5 s" in proc.stdout and "hub stopped; nothing left running" in proc.stdout
     assert list(tmp_path.iterdir()) == []  # its temporary directory is gone
     assert children_of(os.getpid()) == []
+
+
+def test_a_non_empty_dir_is_refused_and_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "site.toml").write_text("a real site\n")
+    proc = subprocess.run([sys.executable, "-m", "gatekeeper", "demo", "--dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"gatekeeper: demo: {tmp_path} is not empty: give --dir a new or empty directory"
+    assert [p.name for p in tmp_path.iterdir()] == ["site.toml"]
