@@ -29,9 +29,10 @@ MAX_SCOPE = 48
 MAX_TEXT = 400
 MAX_TIME = 2**40  # seconds: far past any real validity, small enough to stay an integer everywhere
 
-SCOPE_RE = re.compile(r"^(\*|[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*)$")
-LABEL_RE = re.compile(r"^[\x20-\x7e]*$")
-_B45_RE = re.compile(r"^[0-9A-Z $%*+\-./:]*$")
+# Used with fullmatch only: "$" would also match before a trailing newline (issue 15).
+SCOPE_RE = re.compile(r"\*|[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*")
+LABEL_RE = re.compile(r"[\x20-\x7e]*")
+_B45_RE = re.compile(r"[0-9A-Z $%*+\-./:]*")
 
 
 class Status(enum.IntEnum):
@@ -83,7 +84,7 @@ def new_pass_id() -> bytes:
 
 def validate_scope(scope: str) -> str:
     """Return ``scope`` when it is a valid scope path (``site``, ``site/zone``, or ``*``)."""
-    if not isinstance(scope, str) or not (1 <= len(scope) <= MAX_SCOPE) or not SCOPE_RE.match(scope):
+    if not isinstance(scope, str) or not (1 <= len(scope) <= MAX_SCOPE) or not SCOPE_RE.fullmatch(scope):
         raise ValueError(
             f"scope {scope!r} is not valid: use lower-case words of a-z 0-9 _ . - joined by '/', "
             f"at most {MAX_SCOPE} characters (e.g. 'maple-court' or 'maple-court/north')"
@@ -122,7 +123,7 @@ def parse(text: str | bytes) -> SignedPass:
     if not text.startswith(PREFIX):
         raise PassFormatError(f"does not start with {PREFIX}")
     encoded = text[len(PREFIX):]
-    if not _B45_RE.match(encoded):
+    if not _B45_RE.fullmatch(encoded):
         raise PassFormatError("not base45")
     try:
         raw = base45.b45decode(encoded)
@@ -170,5 +171,5 @@ def _check_claims(c: PassClaims) -> None:
     if c.valid_until < c.valid_from:
         raise ValueError("valid-until is before valid-from")
     if c.label is not None:
-        if not isinstance(c.label, str) or len(c.label) > MAX_LABEL or not LABEL_RE.match(c.label):
+        if not isinstance(c.label, str) or len(c.label) > MAX_LABEL or not LABEL_RE.fullmatch(c.label):
             raise ValueError(f"label must be at most {MAX_LABEL} printable ASCII characters")
