@@ -8,7 +8,8 @@ Measures, on one core (one thread):
   * decisions/s of ``Checkpoint.decide`` (the core plus the store: trust list, meta, revocation
     lookup) against 1,000,000 and ``--big`` cached revocation entries;
   * the revocation lookup's median and p99 latency at each size (half hits, half misses);
-  * the length of a standard pass text and the QR version it needs at levels M and L (segno).
+  * the length of a pass text (ASCII and Chinese labels) and the QR version it needs at levels M
+    and L (segno).
 
 The 1,000,000-entry database is made through the real list path (a signed snapshot applied by
 ``Store.apply_list``). The ``--big`` one is filled with direct SQL inserts into the same table
@@ -147,11 +148,15 @@ def main() -> int:
     trust_bytes = tl.sign(authority)
 
     print("== pass size")
-    for scope, label in (("maple-court", "A-101-1203"), ("maple-court/east", "B7-1203-02"), ("maple-court", None)):
+    # Chinese labels (issue 12): a typical unit label and the longest the 24-byte budget allows.
+    for scope, label in (("maple-court", "A-101-1203"), ("maple-court/east", "B7-1203-02"), ("maple-court", None),
+                         ("maple-court", "3栋2单元101"), ("maple-court", "3号楼2单元101"),
+                         ("maple-court/east", "栋" * 8)):
         text = issue(issuer, PassClaims(issuer.kid, new_pass_id(), now, now + 30 * DAY, scope, Status.GREEN, label))
         qm = segno.make(text, error="m", boost_error=False, micro=False)
         ql = segno.make(text, error="l", boost_error=False, micro=False)
-        print(f"  scope {scope!r:19} label {label!r:13} {len(text):3} chars  QR {qm.designator} "
+        size = f"{len(label.encode())} B" if label else "-"
+        print(f"  scope {scope!r:19} label {label!r:13} ({size:>4}) {len(text):3} chars  QR {qm.designator} "
               f"({qm.symbol_size(border=0)[0]} modules), {ql.designator} ({ql.symbol_size(border=0)[0]} modules)")
     text = issue(issuer, PassClaims(issuer.kid, new_pass_id(), now - DAY, now + 30 * DAY, SCOPE, Status.GREEN,
                                     "A-101-1203"))

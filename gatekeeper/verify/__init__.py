@@ -5,16 +5,19 @@ Imports nothing else of the project and does no I/O, so it is fast and exhaustiv
 
 from .envelope import ListError, open_envelope
 from .keys import PrivateKey, PublicKey, key_id
-from .passes import PassClaims, PassFormatError, Status, issue, new_pass_id, parse, scope_covers
+from .passes import (
+    MAX_LABEL_BYTES, PassClaims, PassFormatError, Status, issue, new_pass_id, parse, scope_covers, validate_label,
+    validate_scope,
+)
 from .policy import Clock, Decision, Lookup, Policy, SitePolicy, decide
 from .reasons import PRECEDENCE, Reason
 from .revocation import Entry, EntryState, RevocationList, load_revocation_list, pack_entries, pack_ids
 from .trust import Issuer, TrustList, load_trust_list
 
 __all__ = [
-    "Clock", "Decision", "Entry", "EntryState", "Issuer", "ListError", "Lookup", "PassClaims",
+    "MAX_LABEL_BYTES", "Clock", "Decision", "Entry", "EntryState", "Issuer", "ListError", "Lookup", "PassClaims",
     "PassFormatError", "Policy", "PRECEDENCE", "PrivateKey", "PublicKey", "Reason",
     "RevocationList", "SitePolicy", "Status", "TrustList", "decide", "issue", "key_id",
     "load_revocation_list", "load_trust_list", "new_pass_id", "open_envelope", "pack_entries",
-    "pack_ids", "parse", "scope_covers",
+    "pack_ids", "parse", "scope_covers", "validate_label", "validate_scope",
 ]

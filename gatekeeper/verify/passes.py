@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import base45
@@ -22,7 +23,10 @@ PREFIX = "GK1:"
 FORMAT_VERSION = 1
 PASS_ID_LEN = 12  # 96 random bits
 SIGN_DOMAIN = b"GK1-pass\x00"
-MAX_LABEL = 16
+#: 8 Chinese characters, or a unit label such as "3号楼2单元101" (17 bytes). With a scope of up to 16
+#: characters the pass stays within QR 8-M, as an ASCII-labelled one (7-L instead of 6-L at level L):
+#: docs/PERFORMANCE.md.
+MAX_LABEL_BYTES = 24
 MAX_SCOPE = 48
 #: A QR at version 6-M holds 195 alphanumeric characters; a code longer than any pass can be
 #: is refused before any decoding work.
@@ -31,7 +35,6 @@ MAX_TIME = 2**40  # seconds: far past any real validity, small enough to stay an
 
 # Used with fullmatch only: "$" would also match before a trailing newline (issue 15).
 SCOPE_RE = re.compile(r"\*|[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*")
-LABEL_RE = re.compile(r"[\x20-\x7e]*")
 _B45_RE = re.compile(r"[0-9A-Z $%*+\-./:]*")
 
 
@@ -90,6 +93,28 @@ def validate_scope(scope: str) -> str:
             f"at most {MAX_SCOPE} characters (e.g. 'maple-court' or 'maple-court/north')"
         )
     return scope
+
+
+def validate_label(label: str) -> str:
+    """Return ``label`` when it may be a pass label, else raise ValueError saying why.
+
+    A label is at most :data:`MAX_LABEL_BYTES` UTF-8 bytes of printable characters (letters, marks,
+    digits, punctuation, symbols and the ASCII space: no control, format, private-use, unassigned or
+    separator character, so no newline and no bidi override), in Unicode NFC so that one label has
+    one encoding.
+    """
+    if not isinstance(label, str):
+        raise ValueError("label must be text")
+    if not label.isprintable():
+        bad = next(c for c in label if not c.isprintable())
+        raise ValueError(f"label {label!r} holds the non-printable character U+{ord(bad):04X}")
+    if unicodedata.normalize("NFC", label) != label:
+        raise ValueError(f"label {label!r} is not in Unicode NFC form")
+    size = len(label.encode("utf-8"))
+    if size > MAX_LABEL_BYTES:
+        raise ValueError(f"label {label!r} is {size} UTF-8 bytes, more than {MAX_LABEL_BYTES} "
+                         "(a Chinese character takes 3)")
+    return label
 
 
 def scope_covers(outer: str, inner: str) -> bool:
@@ -171,5 +196,4 @@ def _check_claims(c: PassClaims) -> None:
     if c.valid_until < c.valid_from:
         raise ValueError("valid-until is before valid-from")
     if c.label is not None:
-        if not isinstance(c.label, str) or len(c.label) > MAX_LABEL or not LABEL_RE.fullmatch(c.label):
-            raise ValueError(f"label must be at most {MAX_LABEL} printable ASCII characters")
+        validate_label(c.label)

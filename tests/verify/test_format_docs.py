@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import cbor2
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
@@ -52,6 +53,16 @@ def test_pass_format_example(keys) -> None:
     for gate in ("maple-court", "maple-court/north"):
         d = decide(text, loaded, Policy(gate), Clock(1799000000), lambda pid: None, 1799000000 - 60)
         assert d.allow and d.reason.value == "ok"
+
+
+def test_label_worked_bytes(keys) -> None:
+    """The Chinese label bytes in docs/pass-format.md are what a pass carries in claim 7."""
+    issuer, _ = keys
+    doc = squashed(DOCS / "pass-format.md")
+    for label in ("3栋2单元101", "栋" * 8):
+        claims = parse(issue(issuer, PassClaims(issuer.kid, PID, 0, 1, "maple-court", Status.GREEN, label))).claims
+        label_cbor = claims.to_cbor()[-len(label.encode()) - (1 if len(label.encode()) < 24 else 2):]
+        assert label_cbor == cbor2.dumps(label) and label_cbor.hex() in doc
 
 
 def test_revocation_format_example(keys) -> None:
