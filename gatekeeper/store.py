@@ -15,7 +15,7 @@ from typing import Callable
 import sqlite_utils
 
 from .verify import (
-    Entry, EntryState, ListError, PublicKey, RevocationList, TrustList, load_revocation_list,
+    Entry, EntryState, ListError, PublicKey, RevocationList, TrustList, check_signer_bounds, load_revocation_list,
     load_trust_list, open_envelope,
 )
 from .verify import revocation as revocation_format
@@ -224,6 +224,7 @@ class Store:
             if cur_v is not None and rl.version <= cur_v:
                 raise ListError(f"revocation list version {rl.version} is not newer than the cached version "
                                 f"{cur_v} (rollback refused)")
+            check_signer_bounds(rl, cur_v, self.lookup)
             if rl.is_delta:
                 if rl.base != cur_v:
                     raise ListError(f"delta {rl.base}->{rl.version} does not fit the cached version "

@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Callable
 
 from .passes import SIGN_DOMAIN as _DOMAIN, PassFormatError, Status, parse, scope_covers
 from .reasons import PRECEDENCE, Reason
-from .revocation import Entry, EntryState
+from .revocation import EntryState, Lookup
 from .trust import TrustList
-
-#: Finds the revocation entry for a pass id, or None. Supplied by the store (an indexed read).
-Lookup = Callable[[bytes], "Entry | None"]
 
 
 class SitePolicy(str, enum.Enum):

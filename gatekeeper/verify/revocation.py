@@ -14,8 +14,8 @@ unsigned Unix seconds)``. ``lifted`` packs 12-byte pass ids. A 1,000,000-entry s
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field as dc_field, replace
 
 import cbor2
 import numpy as np
@@ -23,10 +23,13 @@ import numpy as np
 from .envelope import Envelope, ListError, field, load_body, open_envelope, seal
 from .keys import PrivateKey, PublicKey
 from .passes import MAX_TIME, PASS_ID_LEN
-from .trust import TrustList
+from .trust import Issuer, TrustList
 
 KIND = "gk-revocations/1"
 RECORD_LEN = PASS_ID_LEN + 1 + 8
+#: How far past the cached version an issuer's delta may number itself. The authority is unbounded,
+#: so it can always publish past a rogue issuer; a version near 2^63 could never be passed.
+MAX_ISSUER_VERSION_STEP = 1000
 _RECORD = np.dtype([("hi", ">u8"), ("lo", ">u4"), ("state", "u1"), ("since", ">u8")])
 _ID = np.dtype([("hi", ">u8"), ("lo", ">u4")])
 
@@ -48,12 +51,18 @@ class Entry:
     since: int
 
 
+#: Finds the revocation entry for a pass id, or None. Supplied by the store (an indexed read).
+Lookup = Callable[[bytes], "Entry | None"]
+
+
 @dataclass(frozen=True)
 class RevocationList:
     """A verified list: a full snapshot (``base is None``) or a delta from version ``base``.
 
     ``entries`` and ``lifted`` stay packed (see the module doc) so a million entries cost
     21 MB, not a million Python objects; iterate them with :meth:`iter_entries`.
+    ``issuer_kid`` names the issuer that signed a loaded list; None when the authority did (or when
+    the list is not from a file). It is not part of the list's content.
     """
 
     version: int
@@ -61,6 +70,7 @@ class RevocationList:
     base: int | None
     entries: bytes
     lifted: bytes = b""
+    issuer_kid: bytes | None = dc_field(default=None, compare=False)
 
     @property
     def is_delta(self) -> bool:
@@ -163,18 +173,59 @@ def load_revocation_list(data: bytes, authority: PublicKey, trust: TrustList | N
     """Verify and parse a revocation list file.
 
     The signer must be the authority, or an issuer that ``trust`` allows to sign lists and whose
-    window holds the list's issue time. :class:`ListError` says why a file is refused.
+    window holds the list's issue time; an issuer may only sign a delta that adds or tightens entries
+    (docs/revocation-format.md, "Lists signed by an issuer"). :class:`ListError` says why a file is
+    refused. Applying the list must also pass :func:`check_signer_bounds` against the cache.
     """
     env = open_envelope(data)
     if env.kind != KIND:
         raise ListError(f"not a revocation list (kind {env.kind!r})")
-    return revocation_list_from_envelope(_verified(env, authority, trust))
+    issuer = _signer(env, authority, trust)
+    rl = revocation_list_from_envelope(env)
+    if issuer is None:
+        return rl
+    who = f"a list signed by issuer {issuer.kid.hex()}"
+    if not rl.is_delta:
+        raise ListError(f"{who} is a full snapshot: only the authority may sign one (it could drop entries)")
+    if rl.lifted:
+        raise ListError(f"{who} lifts {len(rl.lifted) // PASS_ID_LEN} entries: only the authority may lift one")
+    if rl.version - rl.base > MAX_ISSUER_VERSION_STEP:
+        raise ListError(f"{who} steps the version from {rl.base} to {rl.version}: an issuer may step it "
+                        f"by at most {MAX_ISSUER_VERSION_STEP}")
+    return replace(rl, issuer_kid=issuer.kid)
 
 
-def _verified(env: Envelope, authority: PublicKey, trust: TrustList | None) -> Envelope:
+def check_signer_bounds(rl: RevocationList, cached_version: int | None, lookup: Lookup) -> None:
+    """Refuse (:class:`ListError`) an issuer-signed delta that does not fit the cached list.
+
+    For a list the authority signed this checks nothing. An issuer's delta must start from the cached
+    version (so its version step is bounded over what the device holds), and each of its entries for
+    a pass already listed must keep that pass denied at least as hard and as soon: a state no weaker
+    (revoked, then red, then yellow) and a ``since`` no later, counting any time up to the list's
+    ``issued_at`` as "now". ``lookup`` finds the cached entry of a pass id.
+    """
+    if rl.issuer_kid is None:
+        return
+    who = f"a list signed by issuer {rl.issuer_kid.hex()}"
+    if cached_version is None or rl.base != cached_version:
+        raise ListError(f"{who} is a delta from version {rl.base}, not from the cached version "
+                        f"{cached_version if cached_version is not None else 'none'}")
+    for pass_id, state, since in rl.iter_entries():
+        old = lookup(pass_id)
+        if old is None:
+            continue
+        # Every state denies; a lower number outranks (revoked 1, red 2, yellow 3).
+        if state > old.state or max(since, rl.issued_at) > max(old.since, rl.issued_at):
+            raise ListError(f"{who} would weaken the entry of pass {pass_id.hex()} "
+                            f"({old.state.name.lower()} from {old.since} -> {EntryState(state).name.lower()} "
+                            f"from {since}): only the authority may")
+
+
+def _signer(env: Envelope, authority: PublicKey, trust: TrustList | None) -> Issuer | None:
+    """Verify the envelope's signature; the issuer that made it, or None for the authority."""
     if env.signer_kid == authority.kid:
         env.verify(authority)
-        return env
+        return None
     issuer = trust.issuer(env.signer_kid) if trust else None
     if issuer is None or not issuer.may_sign_lists:
         raise ListError(f"signed by key {env.signer_kid.hex()}, which may not sign revocation lists")
@@ -182,4 +233,4 @@ def _verified(env: Envelope, authority: PublicKey, trust: TrustList | None) -> E
     issued_at = load_body(env).get("issued_at")
     if not isinstance(issued_at, int) or not issuer.valid_from <= issued_at <= issuer.valid_until:
         raise ListError(f"signed by key {env.signer_kid.hex()} outside its trusted window")
-    return env
+    return issuer

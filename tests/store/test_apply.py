@@ -86,8 +86,25 @@ def test_an_issuer_allowed_to_sign_lists_may_sign_them(site: Site, store: Store)
     t = store.list_status().revocation_issued_at
     tl = TrustList(2, t, site.trust_list().issuers + (Issuer(signer.public, t - DAY, t + DAY, (SCOPE,), True),))
     store.apply_list(tl.sign(site.authority))
-    store.apply_list(rl(2, t + 1, {PID[0]: (1, t)}).sign(signer))
+    store.apply_list(rl(2, t + 1, {PID[0]: (1, t)}, base=1).sign(signer))
     assert store.lookup(PID[0]).state is EntryState.REVOKED
+
+
+def test_an_issuer_signing_lists_is_bounded(site: Site, store: Store, dump_db) -> None:
+    """Issue 15 item 4 on a real store: the issuer may add, not lift, weaken, replace or jump; the
+    authority may do each."""
+    signer = PrivateKey.generate()
+    t = store.list_status().revocation_issued_at
+    tl = TrustList(2, t, site.trust_list().issuers + (Issuer(signer.public, t - DAY, t + DAY, (SCOPE,), True),))
+    store.apply_list(tl.sign(site.authority))
+    store.apply_list(rl(2, t + 1, {PID[0]: (1, t)}, base=1).sign(signer))
+    refused(store, rl(3, t + 2, lifted={PID[0]}, base=2).sign(signer), dump_db, "only the authority may lift")
+    refused(store, rl(3, t + 2, {PID[0]: (3, t)}, base=2).sign(signer), dump_db, "would weaken the entry")
+    refused(store, rl(3, t + 2).sign(signer), dump_db, "is a full snapshot")
+    refused(store, rl(2**63 - 1, t + 2, {PID[1]: (1, t)}, base=2).sign(signer), dump_db, "by at most 1000")
+    store.apply_list(rl(3, t + 2, {PID[1]: (1, t)}, base=2).sign(signer))
+    store.apply_list(rl(5000, t + 3, base=3, lifted={PID[0]}).sign(site.authority))
+    assert store.lookup(PID[0]) is None and store.list_status().revocation_version == 5000
 
 
 def test_schema_version_is_recorded_and_a_newer_schema_is_refused(tmp_path: Path, site: Site) -> None:
