@@ -23,12 +23,19 @@ class SitePolicy(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Policy:
-    """This gate's rules: its scope and what to do when the list is old or the clock is wrong."""
+    """This gate's rules: its scope and what to do when the list is old or the clock is wrong.
+
+    Two freshness limits (docs/revocation-format.md, "Freshness"): past ``max_list_age_s`` every
+    decision is flagged ``list_stale``; past ``list_fail_age_s`` (never earlier than the first) a
+    ``stale_policy`` of DENY also refuses with ``list_stale``. A strict site sets
+    ``list_fail_age_s`` to ``max_list_age_s``: it fails closed at the first limit.
+    """
 
     gate_scope: str
     max_list_age_s: float = 24 * 3600.0
     stale_policy: SitePolicy = SitePolicy.DENY
     clock_policy: SitePolicy = SitePolicy.DENY
+    list_fail_age_s: float = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,10 @@ def decide(
     (None: no list); ``revocations`` finds a pass's entry in it.
     """
     now = clock.now
-    age_ok = list_checked_at is not None and now - list_checked_at <= policy.max_list_age_s
-    base = dict(at=now, clock_trusted=clock.trusted, list_stale=not age_ok)
+    age = None if list_checked_at is None else now - list_checked_at
+    # No list, or a cache that cannot be read, is past both limits: nothing says who is revoked.
+    fail_closed = age is None or age > max(policy.max_list_age_s, policy.list_fail_age_s)
+    base = dict(at=now, clock_trusted=clock.trusted, list_stale=age is None or age > policy.max_list_age_s)
     if not text:
         return Decision(False, Reason.NO_CODE, **base)
     try:
@@ -124,7 +133,7 @@ def decide(
         try:
             entry = revocations(c.pass_id)
         except Exception:  # a broken cache must not stop the gate: treat the list as unavailable
-            entry, age_ok = None, False
+            entry, fail_closed = None, True
             base["list_stale"] = True
         if entry is not None and now >= entry.since:
             found.append(_ENTRY_REASON[entry.state])
@@ -134,7 +143,7 @@ def decide(
         found.append(Reason.STATUS_YELLOW)
     if not clock.trusted and policy.clock_policy is SitePolicy.DENY:
         found.append(Reason.CLOCK_UNTRUSTED)
-    if not age_ok and policy.stale_policy is SitePolicy.DENY:
+    if fail_closed and policy.stale_policy is SitePolicy.DENY:
         found.append(Reason.LIST_STALE)
     if not found:
         return Decision(True, Reason.OK, **base, **facts)

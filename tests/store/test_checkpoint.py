@@ -115,13 +115,17 @@ def test_freshness_policy(site: Site, checkpoint: MakeCheckpoint) -> None:
     text, _ = site.issue_pass(t0 - DAY, t0 + 30 * DAY)
     deny, allow = checkpoint(age="2h"), checkpoint(age="2h", stale="allow")
     assert deny.decide(text, t0 + 7200).allow  # exactly at the limit: still fresh
+    # past max_list_age: flagged; refused only past the second limit (7 days by default, issue 15)
     d = deny.decide(text, t0 + 7201)
+    assert (d.allow, d.reason, d.list_stale, d.to_json()["list_stale"]) == (True, Reason.OK, True, True)
+    d = deny.decide(text, t0 + 7 * DAY + 1)
     assert (d.allow, d.reason, d.list_stale) == (False, Reason.LIST_STALE, True)
-    d = allow.decide(text, t0 + 7201)
+    d = allow.decide(text, t0 + 7 * DAY + 1)
     assert (d.allow, d.reason, d.list_stale, d.to_json()["list_stale"]) == (True, Reason.OK, True, True)
     # the hub confirming the list is current makes it fresh again, without a new version
     deny.store.confirm_revocations_current(t0 + 7000)
-    assert deny.decide(text, t0 + 7201).allow
+    d = deny.decide(text, t0 + 7201)
+    assert d.allow and not d.list_stale
     # a stale list never hides a harder reason
     revoked_at = t0 + 1
     deny.store.apply_list(RevocationList(2, t0 + 2, None, pack_entries(

@@ -6,6 +6,8 @@ import itertools
 
 import base45
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corekit import SCOPE, T0
 from gatekeeper.site import DAY, Site
@@ -53,7 +55,7 @@ def test_every_reason_is_produced(make_pass, trust: TrustList) -> None:
         "status_red": decide(make_pass(status=Status.RED), trust, p, Clock(T0), none, FRESH),
         "status_yellow": decide(make_pass(status=Status.YELLOW), trust, p, Clock(T0), none, FRESH),
         "revoked": decide(ok, trust, p, Clock(T0), entry(EntryState.REVOKED), FRESH),
-        "list_stale": decide(ok, trust, p, Clock(T0), none, T0 - DAY - 1),
+        "list_stale": decide(ok, trust, p, Clock(T0), none, T0 - 7 * DAY - 1),
         "clock_untrusted": decide(ok, trust, p, Clock(T0 - 100, floor=T0), none, FRESH),
     }
     for want, d in cases.items():
@@ -82,6 +84,48 @@ def test_soft_conditions_allow_and_flag_when_the_site_says_so(make_pass, trust: 
     assert d.allow and d.reason is Reason.OK and d.list_stale and not d.clock_trusted
     strict = decide(ok, trust, Policy(SCOPE), Clock(T0 - 100, floor=T0), none, T0 - 2 * DAY)
     assert strict.reason is Reason.CLOCK_UNTRUSTED and strict.list_stale and not strict.clock_trusted
+
+
+def test_two_freshness_limits_flag_then_fail_closed(make_pass, trust: TrustList) -> None:
+    """Issue 15 item 14: past max_list_age (24 h) decisions are flagged and still decided; only past
+    list_fail_age (7 days) does the stale list refuse; a strict site fails closed at 24 h."""
+    ok, revoked = make_pass(), entry(EntryState.REVOKED)
+    grace, strict = Policy(SCOPE), Policy(SCOPE, list_fail_age_s=DAY)
+    assert (grace.max_list_age_s, grace.list_fail_age_s) == (DAY, 7 * DAY)
+
+    def at(age: float, policy: Policy = grace, lookup=none) -> tuple[bool, str, bool]:
+        d = decide(ok, trust, policy, Clock(T0), lookup, T0 - age)
+        return d.allow, d.reason.value, d.list_stale
+
+    assert at(DAY) == (True, "ok", False)  # at the first limit: still fresh
+    assert at(DAY + 1) == at(3 * DAY) == at(7 * DAY) == (True, "ok", True)  # flagged, allowed
+    assert at(7 * DAY + 1) == at(60 * DAY) == (False, "list_stale", True)
+    assert at(3 * DAY, lookup=revoked) == (False, "revoked", True)  # the old list is still applied
+    assert at(DAY + 1, strict) == (False, "list_stale", True)
+    assert at(DAY, strict) == (True, "ok", False)
+    # a second limit below the first means the first: never fail closed before flagging
+    early = Policy(SCOPE, max_list_age_s=2 * DAY, list_fail_age_s=DAY)
+    assert at(DAY + 1, early) == (True, "ok", False) and at(2 * DAY + 1, early) == (False, "list_stale", True)
+    # allow: flagged, never refused for staleness
+    lenient = Policy(SCOPE, stale_policy=SitePolicy.ALLOW)
+    assert at(60 * DAY, lenient) == (True, "ok", True)
+    # no list at all is past both limits
+    d = decide(ok, trust, grace, Clock(T0), none, None)
+    assert (d.allow, d.reason, d.list_stale) == (False, Reason.LIST_STALE, True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(*[st.integers(0, 30 * DAY)] * 4)
+def test_staleness_is_monotonic_and_flagged_before_it_refuses(make_pass, trust: TrustList, flag_s: int,
+                                                             fail_s: int, a: int, b: int) -> None:
+    """For any two limits: an older list is never judged better than a newer one, a refusal for
+    staleness is always flagged, and nothing is refused for staleness before it is flagged."""
+    policy, ok = Policy(SCOPE, max_list_age_s=flag_s, list_fail_age_s=fail_s), make_pass()
+    younger, older = (decide(ok, trust, policy, Clock(T0), none, T0 - age) for age in sorted((a, b)))
+    assert older.list_stale >= younger.list_stale and older.allow <= younger.allow
+    for d, age in ((younger, min(a, b)), (older, max(a, b))):
+        assert d.list_stale == (age > flag_s)
+        assert d.allow or d.list_stale
 
 
 def test_untrusted_clock_uses_the_floor_for_validity(make_pass, trust: TrustList) -> None:
@@ -122,7 +166,7 @@ def test_precedence_over_every_combination(make_pass, issuer_key: PrivateKey, tr
         want = next((r for r in PRECEDENCE if applies.get(r)), Reason.OK)
         d = decide(passes[future, status], ended if issuer_ended else trust, Policy("elm-row" if out else SCOPE),
                    Clock(T0 - 3600, floor=T0) if untrusted else Clock(T0), entry(state) if state else none,
-                   T0 - 2 * DAY if stale else FRESH)
+                   T0 - 8 * DAY if stale else FRESH)
         assert (d.reason, d.allow) == (want, want is Reason.OK), applies
         n += 1
     assert n == 2 * 2 * 2 * 4 * 3 * 2 * 2

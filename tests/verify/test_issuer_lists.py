@@ -8,14 +8,24 @@ later ``since`` or a weaker state for a pass already listed. The authority is no
 from __future__ import annotations
 
 import pytest
+from corekit import SCOPE, T0
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corekit import SCOPE, T0
 from gatekeeper.site import DAY
 from gatekeeper.verify import (
-    MAX_ISSUER_VERSION_STEP, Entry, EntryState, Issuer, ListError, PrivateKey, RevocationList, TrustList,
-    check_signer_bounds, load_revocation_list, pack_entries, pack_ids,
+    MAX_ISSUER_VERSION_STEP,
+    Entry,
+    EntryState,
+    Issuer,
+    ListError,
+    PrivateKey,
+    RevocationList,
+    TrustList,
+    check_signer_bounds,
+    load_revocation_list,
+    pack_entries,
+    pack_ids,
 )
 
 AUTHORITY = PrivateKey.generate()

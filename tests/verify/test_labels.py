@@ -9,12 +9,20 @@ import base45
 import cbor2
 import pytest
 import segno
+from corekit import SCOPE, T0, issue_pass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corekit import SCOPE, T0, issue_pass
 from gatekeeper.verify import (
-    MAX_LABEL_BYTES, Clock, PassFormatError, Policy, PrivateKey, TrustList, decide, parse, validate_label,
+    MAX_LABEL_BYTES,
+    Clock,
+    PassFormatError,
+    Policy,
+    PrivateKey,
+    TrustList,
+    decide,
+    parse,
+    validate_label,
 )
 from gatekeeper.verify.passes import SIGN_DOMAIN
 

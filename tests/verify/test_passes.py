@@ -76,9 +76,9 @@ def test_non_canonical_encoding_is_refused(issuer_key: PrivateKey) -> None:
 
 
 @pytest.mark.parametrize("bad", [
-    dict(scope="Maple"), dict(scope=""), dict(scope="a" * 49), dict(scope="a//b"), dict(label="x" * 25),
-    dict(label="栋" * 9), dict(label="A\n"), dict(label="e\u0301"), dict(label="\u202eA"),
-    dict(valid_from=T0, valid_until=T0 - 1),
+    {"scope": "Maple"}, {"scope": ""}, {"scope": "a" * 49}, {"scope": "a//b"}, {"label": "x" * 25},
+    {"label": "栋" * 9}, {"label": "A\n"}, {"label": "e\u0301"}, {"label": "\u202eA"},
+    {"valid_from": T0, "valid_until": T0 - 1},
 ])
 def test_issue_refuses_invalid_claims(issuer_key: PrivateKey, bad: dict) -> None:
     with pytest.raises(ValueError):

@@ -9,10 +9,19 @@ from __future__ import annotations
 import base45
 import cbor2
 import pytest
-
 from corekit import SCOPE, T0, issue_pass
+
 from gatekeeper.verify import (
-    Clock, Issuer, ListError, PassFormatError, Policy, PrivateKey, TrustList, decide, load_trust_list, parse,
+    Clock,
+    Issuer,
+    ListError,
+    PassFormatError,
+    Policy,
+    PrivateKey,
+    TrustList,
+    decide,
+    load_trust_list,
+    parse,
 )
 from gatekeeper.verify.passes import SIGN_DOMAIN, validate_scope
 
