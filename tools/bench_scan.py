@@ -23,11 +23,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gatekeeper.scan.decoders import (OpenCVDecoder, PyzbarDecoder, ZxingDecoder,  # noqa: E402
-                                      build_decoder, default_decoder)
-from gatekeeper.scan.frames import ArraySource  # noqa: E402
-from gatekeeper.scan.loop import FrameLoop  # noqa: E402
-from gatekeeper.scan.synthetic import render_scene  # noqa: E402
+from gatekeeper.scan.decoders import (
+    OpenCVDecoder,
+    PyzbarDecoder,
+    ZxingDecoder,
+    build_decoder,
+    default_decoder,
+)
+from gatekeeper.scan.loop import FrameLoop
+from gatekeeper.scan.sources import ArraySource
+from gatekeeper.scan.synthetic import render_scene
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 ALPHABET = list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$%*+-./:")

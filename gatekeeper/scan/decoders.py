@@ -10,7 +10,7 @@ never fires on an empty frame, so empty frames, the most common ones at a gate, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -18,6 +18,8 @@ from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
+
+from gatekeeper.scan.sources.base import Box, Detail
 
 log = logging.getLogger("gatekeeper.scan")
 
@@ -45,8 +47,12 @@ class Decoder(Protocol):
 
     name: str
 
-    def decode(self, image: np.ndarray) -> list[DecodedCode]:
-        """Return the codes read in ``image`` (empty list when none); never raise on pixels."""
+    def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
+        """Return the codes read in ``image`` (empty list when none); never raise on pixels.
+
+        ``detail`` reads a region of the same capture at a higher resolution (see
+        :attr:`~gatekeeper.scan.sources.Frame.detail`); a decoder may use it or ignore it.
+        """
         ...
 
 
@@ -98,13 +104,14 @@ class ZxingDecoder:
 
         self._zx = zxingcpp
         binarizers = {"local": zxingcpp.Binarizer.LocalAverage,
-                      "global": zxingcpp.Binarizer.GlobalHistogram}
+                      "global": zxingcpp.Binarizer.GlobalHistogram,
+                      "binary": zxingcpp.Binarizer.BoolCast}  # for an image thresholded already
         if binarizer not in binarizers:
             raise ValueError(f"unknown zxing binarizer {binarizer!r}: use one of {sorted(binarizers)}")
         self.name = "zxing" if binarizer == "local" else f"zxing-{binarizer}"
-        self._options = dict(formats=zxingcpp.BarcodeFormat.QRCode, try_rotate=try_rotate,
-                             try_invert=try_invert, text_mode=zxingcpp.TextMode.Plain,
-                             binarizer=binarizers[binarizer], return_errors=True)
+        self._options = {"formats": zxingcpp.BarcodeFormat.QRCode, "try_rotate": try_rotate,
+                         "try_invert": try_invert, "text_mode": zxingcpp.TextMode.Plain,
+                         "binarizer": binarizers[binarizer], "return_errors": True}
 
     def read(self, image: np.ndarray) -> tuple[list[DecodedCode], list[Quad]]:
         """Codes read, and the corners of codes located but not read (the rescue trigger)."""
@@ -122,7 +129,7 @@ class ZxingDecoder:
                 missed.append(quad)
         return codes, missed
 
-    def decode(self, image: np.ndarray) -> list[DecodedCode]:
+    def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
         """Codes read in ``image``."""
         return self.read(image)[0]
 
@@ -140,7 +147,7 @@ class PyzbarDecoder:
         self._decode = pyzbar.decode
         self._symbols = [pyzbar.ZBarSymbol.QRCODE]
 
-    def decode(self, image: np.ndarray) -> list[DecodedCode]:
+    def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
         """Codes read in ``image``."""
         gray = as_gray(image)
         if gray is None:
@@ -158,7 +165,7 @@ class OpenCVDecoder:
     def __init__(self) -> None:
         self._detector = cv2.QRCodeDetector()
 
-    def decode(self, image: np.ndarray) -> list[DecodedCode]:
+    def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
         """Codes read in ``image``."""
         gray = as_gray(image)
         if gray is None:
@@ -179,21 +186,65 @@ class OpenCVDecoder:
         return [DecodedCode(text.encode("utf-8"), quad)]
 
 
-class Upscaled:
-    """Another decoder run on the image enlarged ``factor`` times (small, soft codes read better)."""
+class Resized:
+    """Another decoder run on the image resized so its long side is ``long_side`` pixels.
 
-    def __init__(self, inner: Decoder, factor: float = 2.0) -> None:
+    zxing-cpp's binarizer window and zbar's scanner work in pixels, so the module size matters:
+    a small, soft code reads better enlarged, a big blurred one better reduced. Positions are
+    mapped back to ``image``. The factor is kept within [1/4, 4].
+    """
+
+    def __init__(self, inner: Decoder, long_side: int) -> None:
         self.inner = inner
-        self.factor = factor
-        self.name = f"{inner.name}@{factor:g}x"
+        self.long_side = long_side
+        self.name = f"{inner.name}@{long_side}px"
 
-    def decode(self, image: np.ndarray) -> list[DecodedCode]:
-        """Codes read in the enlarged image, positions mapped back to ``image``."""
+    def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
+        """Codes read in the resized image, positions in ``image``."""
         gray = as_gray(image)
         if gray is None:
             return []
-        big = cv2.resize(gray, None, fx=self.factor, fy=self.factor, interpolation=cv2.INTER_CUBIC)
-        return [_moved(c, 0.0, 0.0, 1.0 / self.factor) for c in self.inner.decode(big)]
+        f = min(4.0, max(0.25, self.long_side / max(gray.shape)))
+        sized = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+        return [_moved(c, 0.0, 0.0, 1.0 / f) for c in self.inner.decode(sized)]
+
+
+class Filtered:
+    """Another decoder run on a filtered copy of the image (same size, so positions stay)."""
+
+    def __init__(self, inner: Decoder, step: Callable[[np.ndarray], np.ndarray], name: str) -> None:
+        self.inner = inner
+        self.step = step
+        self.name = f"{inner.name}+{name}"
+
+    def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
+        """Codes read in the filtered image."""
+        gray = as_gray(image)
+        return [] if gray is None else self.inner.decode(self.step(gray))
+
+
+_CLAHE = cv2.createCLAHE(clipLimit=4.0, tileGridSize=(4, 4))
+
+
+def equalised(gray: np.ndarray) -> np.ndarray:
+    """Local contrast (CLAHE): a code half washed out by glare gets its contrast back."""
+    return _CLAHE.apply(gray)
+
+
+def thresholded(gray: np.ndarray) -> np.ndarray:
+    """Mean-adaptive threshold with a window a tenth of the region: wider than zxing-cpp's fixed
+    window, so a big module or a bright spot does not fall apart."""
+    block = max(3, int(max(gray.shape) * 0.1) | 1)
+    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 2)
+
+
+def flattened(gray: np.ndarray) -> np.ndarray:
+    """The image divided by its own low-frequency light (estimated at 1/16 size, so cheap):
+    shadows, gradients and broad glare flatten out, edges stay."""
+    h, w = gray.shape
+    small = cv2.resize(gray, (max(1, w // 16), max(1, h // 16)), interpolation=cv2.INTER_AREA)
+    light = cv2.resize(cv2.GaussianBlur(small, (0, 0), 2.0), (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.divide(gray, light, scale=160)
 
 
 def _moved(code: DecodedCode, dx: float, dy: float, scale: float = 1.0) -> DecodedCode:
@@ -203,7 +254,7 @@ def _moved(code: DecodedCode, dx: float, dy: float, scale: float = 1.0) -> Decod
     return DecodedCode(code.payload, pos)  # type: ignore[arg-type]
 
 
-def crop_box(quads: Sequence[Quad], shape: tuple[int, int], margin: float = 0.25) -> tuple[int, int, int, int]:
+def crop_box(quads: Sequence[Quad], shape: tuple[int, int], margin: float = 0.25) -> Box:
     """(x0, y0, x1, y1) around ``quads`` widened by ``margin`` of their size, inside ``shape``.
 
     The margin restores the quiet zone and the parts of the code that zxing-cpp's corner
@@ -218,32 +269,84 @@ def crop_box(quads: Sequence[Quad], shape: tuple[int, int], margin: float = 0.25
     return x0, y0, x1, y1
 
 
-class RescueChain:
-    """zxing-cpp on the whole frame; rescuers only on the region of a code it located but missed.
+def _centre(quad: Quad) -> Point:
+    return sum(x for x, _ in quad) / 4, sum(y for _, y in quad) / 4
 
-    A rescuer is any Decoder; it sees the crop and its results are moved back into frame
-    coordinates. The first rescuer that reads something wins.
+
+def _inside(point: Point, box: Box) -> bool:
+    return box[0] <= point[0] < box[2] and box[1] <= point[1] < box[3]
+
+
+def regions(missed: Sequence[Quad], read: Sequence[DecodedCode], shape: tuple[int, int],
+            limit: int) -> list[Box]:
+    """Crop boxes for located-but-unread codes, largest first, at most ``limit``.
+
+    A located code is often reported several times (each binarizer, each pass) and a read code
+    may also be reported unread from another pass: quads whose centre falls in an earlier box or
+    in a read code are folded away, so each code is rescued once.
+    """
+    done = [crop_box([c.position], shape, 0.0) for c in read if c.position is not None]
+    boxes: list[Box] = []
+    for quad in sorted(missed, key=lambda q: -cv2.contourArea(np.float32(q))):
+        centre = _centre(quad)
+        if any(_inside(centre, b) for b in done + boxes):
+            continue
+        boxes.append(crop_box([quad], shape))
+        if len(boxes) == limit:
+            break
+    return boxes
+
+
+class RescueChain:
+    """zxing-cpp on the whole frame, a cheap second look for glare and shade, and rescues only
+    on the regions of codes located but not read.
+
+    The second look runs zxing-cpp on the frame at half size with its light flattened
+    (:func:`flattened`): it reads or at least locates codes whose finder patterns glare or
+    shadow hide from the first pass, for about a quarter of the first pass's time on an empty
+    frame. Each region located but unread (by either pass) is then cropped, or read from the
+    high-resolution ``detail`` stream when the frame has one, and the rescuers try it in turn;
+    the first that reads something wins. A rescuer is any Decoder; its results are moved back
+    into frame coordinates. At most ``max_regions`` regions per frame, so a frame full of
+    code-like clutter cannot stall the loop.
     """
 
-    def __init__(self, primary: ZxingDecoder, rescuers: Sequence[Decoder]) -> None:
+    def __init__(self, primary: ZxingDecoder, rescuers: Sequence[Decoder], *,
+                 second_look: bool = True, max_regions: int = 2) -> None:
         self.primary = primary
         self.rescuers = list(rescuers)
-        self.name = "+".join([primary.name, *(r.name for r in self.rescuers)])
+        self.second_look = second_look
+        self.max_regions = max_regions
+        self.name = "+".join([primary.name, *(["flat/2"] if second_look else []), *(r.name for r in self.rescuers)])
 
-    def decode(self, image: np.ndarray) -> list[DecodedCode]:
-        """Codes read in ``image``."""
+    def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
+        """Codes read in ``image`` (positions in ``image``'s pixels)."""
         gray = as_gray(image)
         if gray is None:
             return []
         codes, missed = self.primary.read(gray)
-        if codes or not missed or not self.rescuers:
+        if self.second_look and min(gray.shape) >= 2 * MIN_SIDE:
+            half = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
+            more, more_missed = self.primary.read(flattened(half))
+            known = {c.payload for c in codes}
+            codes += [_moved(c, 0.0, 0.0, 2.0) for c in more if c.payload not in known]
+            missed += [tuple((x * 2, y * 2) for x, y in q) for q in more_missed]  # type: ignore[misc]
+        if not missed or not self.rescuers:
             return codes
-        x0, y0, x1, y1 = crop_box(missed, gray.shape)
-        region = gray[y0:y1, x0:x1]
+        for box in regions(missed, codes, gray.shape, self.max_regions):
+            codes += [c for c in self._rescue(gray, box, detail) if c.payload not in {k.payload for k in codes}]
+        return codes
+
+    def _rescue(self, gray: np.ndarray, box: Box, detail: Detail | None) -> list[DecodedCode]:
+        x0, y0, x1, y1 = box
+        region, scale = gray[y0:y1, x0:x1], 1.0
+        fine = detail(box) if detail is not None else None
+        if fine is not None and fine.ndim == 2 and min(fine.shape) >= MIN_SIDE:
+            region, scale = fine, (x1 - x0) / fine.shape[1]
         for rescuer in self.rescuers:
             found = rescuer.decode(region)
             if found:
-                return [_moved(c, x0, y0) for c in found]
+                return [_moved(c, x0, y0, scale) for c in found]
         return []
 
 
@@ -258,7 +361,7 @@ class FirstOf:
         self.decoders = list(decoders)
         self.name = "|".join(d.name for d in self.decoders)
 
-    def decode(self, image: np.ndarray) -> list[DecodedCode]:
+    def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
         """Codes read by the first decoder that reads any."""
         for decoder in self.decoders:
             found = decoder.decode(image)
@@ -292,8 +395,8 @@ def available_decoders() -> list[str]:
 def build_decoder(names: Sequence[str]) -> Decoder:
     """The decoder chain for ``names`` (from "zxing", "pyzbar", "opencv"), in that order.
 
-    With "zxing" first, the others run only on regions zxing-cpp located but could not read,
-    after zxing-cpp's own rescues (its global binarizer and a 2x upscale of the region).
+    With "zxing" first, a :class:`RescueChain`: the others run only on regions zxing-cpp
+    located but could not read, after zxing-cpp's own rescues (:func:`zxing_rescuers`).
     Otherwise each runs on the whole frame when the ones before it read nothing.
     A decoder whose library is missing is logged once and left out.
     """
@@ -308,9 +411,18 @@ def build_decoder(names: Sequence[str]) -> Decoder:
                          "install zxing-cpp (pip install zxing-cpp)")
     first = built[0]
     if isinstance(first, ZxingDecoder):
-        own = [ZxingDecoder(binarizer="global"), Upscaled(ZxingDecoder(), 2.0)]
-        return RescueChain(first, own + built[1:])
+        return RescueChain(first, zxing_rescuers(built[1:]))
     return built[0] if len(built) == 1 else FirstOf(built)
+
+
+def zxing_rescuers(others: Sequence[Decoder] = ()) -> list[Decoder]:
+    """The rescues for a located but unread region, cheapest first (docs/PERFORMANCE.md has the
+    measurements): zxing-cpp's global binarizer; local contrast; a wide adaptive threshold;
+    the region at 800 px (module size); then ``others`` (zbar, OpenCV) on the region at 300 px."""
+    zx = ZxingDecoder()
+    return [ZxingDecoder(binarizer="global"), Filtered(zx, equalised, "clahe"),
+            Filtered(ZxingDecoder(binarizer="binary"), thresholded, "threshold"),
+            Resized(zx, 800), *(Resized(o, 300) for o in others)]
 
 
 def default_decoder() -> Decoder:

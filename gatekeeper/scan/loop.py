@@ -13,10 +13,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Self
 
 from gatekeeper.scan.decoders import Decoder
-from gatekeeper.scan.frames import Frame, FrameSource
 from gatekeeper.scan.presentations import Presentation, PresentationTracker
+from gatekeeper.scan.sources import Frame, FrameSource
 
 __all__ = ["FrameLoop", "FrameStats", "LatestSlot", "Presentation", "PresentationTracker"]
 
@@ -152,7 +153,7 @@ class FrameLoop:
             t.join(None if end is None else max(0.0, end - time.monotonic()))
         return not any(t.is_alive() for t in self._threads)
 
-    def __enter__(self) -> FrameLoop:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -214,7 +215,8 @@ class FrameLoop:
         t0 = time.perf_counter()
         failed = False
         try:
-            codes = self.decoder.decode(frame.image)
+            codes = (self.decoder.decode(frame.image) if frame.detail is None
+                     else self.decoder.decode(frame.image, frame.detail))
         except Exception:
             # One odd frame must not stop the gate: log it and go on with the next frame.
             log.exception("decoder %s failed on frame %d", getattr(self.decoder, "name", "?"), frame.index)

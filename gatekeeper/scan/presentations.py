@@ -27,13 +27,14 @@ class Presentation:
 
 
 class PresentationTracker:
-    """Decides which codes in a frame are new presentations.
+    """Decides which codes in a frame are new presentations: one showing, one decision.
 
-    A payload is presented when it was not in view before; again when it has been out of
-    view for more than ``gap_s``; or again when ``cooldown_s`` has passed since it was last
-    presented, even if it never left (the volunteer may ask for it to be shown again, and a
-    stuck decision must not lock a gate). Different payloads are independent: each is presented
-    at once. Times are capture times, so the rules follow the scene, not the decoder's speed.
+    A showing of a payload starts when it comes into view, or back into view after more than
+    ``gap_s`` out of it; it is decided once, at its first frame, or, when the payload's last
+    decision was less than ``cooldown_s`` before, at its first frame once the cooldown has passed
+    (a pass waved away and back at once is not decided twice). A code that stays in view is never
+    decided again, however long it stays. Different payloads are independent. All times are
+    capture times, so the rules follow the scene, not the frame rate or the decoder's speed.
     """
 
     def __init__(self, cooldown_s: float = 3.0, gap_s: float = 1.0) -> None:
@@ -42,7 +43,8 @@ class PresentationTracker:
         self.cooldown_s = cooldown_s
         self.gap_s = gap_s
         self._last_seen: dict[bytes, float] = {}
-        self._last_presented: dict[bytes, float] = {}
+        self._decided_at: dict[bytes, float] = {}
+        self._pending: set[bytes] = set()  # payloads whose current showing is not decided yet
 
     def feed(self, payloads: Iterable[bytes], t: float) -> list[bytes]:
         """Record the payloads seen in a frame captured at ``t``; return the new presentations
@@ -50,21 +52,26 @@ class PresentationTracker:
         new: list[bytes] = []
         for payload in dict.fromkeys(payloads):
             seen = self._last_seen.get(payload)
-            shown = self._last_presented.get(payload)
-            if seen is None or t - seen > self.gap_s or shown is None or t - shown >= self.cooldown_s:
+            if seen is None or t - seen > self.gap_s:
+                self._pending.add(payload)
+            decided = self._decided_at.get(payload)
+            if payload in self._pending and (decided is None or t - decided >= self.cooldown_s):
                 new.append(payload)
-                self._last_presented[payload] = t
+                self._decided_at[payload] = t
+                self._pending.discard(payload)
             self._last_seen[payload] = t
         self._forget(t)
         return new
 
     def _forget(self, t: float) -> None:
-        # A payload out of view longer than both windows would be presented anyway: drop it so
-        # memory stays bounded on a gate that sees thousands of passes a day.
+        # A payload out of view longer than both windows starts a showing decided at once when it
+        # comes back, as an unknown one would: drop it so memory stays bounded on a gate that
+        # sees thousands of passes a day.
         horizon = max(self.gap_s, self.cooldown_s)
         for payload in [p for p, s in self._last_seen.items() if t - s > horizon]:
             del self._last_seen[payload]
-            self._last_presented.pop(payload, None)
+            self._decided_at.pop(payload, None)
+            self._pending.discard(payload)
 
     def __len__(self) -> int:
         return len(self._last_seen)

@@ -129,7 +129,7 @@ def render_scene(payload: str | None, size: tuple[int, int] = (640, 480),
         _paste_phone(img, payload, pose, size)
     img = img * pose.brightness
     if pose.motion > 0:
-        k = max(1, int(round(pose.motion)))
+        k = max(1, round(pose.motion))
         kernel = np.zeros((k, k), np.float32)
         kernel[k // 2, :] = 1.0 / k
         img = cv2.filter2D(img, -1, kernel)

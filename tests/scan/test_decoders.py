@@ -10,12 +10,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scan_images import falsepositive_images, on_canvas, qr_image
 
 from gatekeeper.scan import decoders
-from gatekeeper.scan.decoders import (DecodedCode, OpenCVDecoder, PyzbarDecoder, ZxingDecoder,
-                                      available_decoders, build_decoder, decode_file, default_decoder)
-
-from scan_images import falsepositive_images, on_canvas, qr_image
+from gatekeeper.scan.decoders import (
+    DecodedCode,
+    OpenCVDecoder,
+    PyzbarDecoder,
+    ZxingDecoder,
+    available_decoders,
+    build_decoder,
+    decode_file,
+    default_decoder,
+)
 
 
 def read_rate(decoder, items) -> float:

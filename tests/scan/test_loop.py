@@ -12,8 +12,14 @@ import numpy as np
 from scan_images import on_canvas, qr_image
 
 from gatekeeper.scan.decoders import default_decoder
-from gatekeeper.scan.frames import ArraySource, Frame, ImageFolderSource, SyntheticSource
 from gatekeeper.scan.loop import FrameLoop, FrameStats, LatestSlot
+from gatekeeper.scan.sources import (
+    ArraySource,
+    Frame,
+    ImageFolderSource,
+    SyntheticSource,
+)
+from gatekeeper.scan.synthetic import steady_pose
 
 
 def run_loop(source, decoder, **kw):
@@ -26,15 +32,46 @@ def run_loop(source, decoder, **kw):
 
 
 def test_a_synthetic_scene_gives_one_presentation_per_pass_in_order():
-    script = [(None, 20), ("PASS ONE", 25), (None, 45), ("PASS TWO", 25), (None, 10)]
-    source = SyntheticSource(script, fps=60.0, seed=1)
+    script = [(None, 0.25), ("PASS ONE", 0.5), (None, 1.5), ("PASS TWO", 0.5), (None, 0.25)]
+    source = SyntheticSource(script, fps=60.0, realtime=False, seed=1)
     loop, got, stats = run_loop(source, default_decoder(), lossless=True)
     assert loop.done
     assert [p.payload for p in got] == [b"PASS ONE", b"PASS TWO"]
-    assert 20 <= got[0].frame_index < 45 and 90 <= got[1].frame_index < 115
+    assert 15 <= got[0].frame_index < 45 and 135 <= got[1].frame_index < 165
     for p in got:
-        assert p.captured_at <= p.decoded_at and p.decode_ms > 0
-    assert len(stats) == loop.frames_decoded == 125 and loop.dropped == 0
+        assert p.decode_ms > 0
+    assert len(stats) == loop.frames_decoded == 180 and loop.dropped == 0
+
+
+# One showing, one decision: a pass held 4 s (past the 3 s cooldown), a flicker out of view
+# shorter than the gap, the same pass again after a real absence, and a pass shown again 1.5 s
+# after its decision (gap passed, cooldown not: decided once the cooldown is over).
+SHOWINGS = [(None, 1.0), ("HELD PASS", 4.0), (None, 0.5), ("HELD PASS", 1.0), (None, 2.0),
+            ("HELD PASS", 1.0), (None, 1.0), ("QUICK PASS", 0.5), (None, 1.2), ("QUICK PASS", 2.5),
+            (None, 1.0)]
+
+
+def decisions(fps: float, lossless: bool = True) -> list[tuple[bytes, float]]:
+    source = SyntheticSource(SHOWINGS, fps=fps, realtime=not lossless, seed=2, poses=steady_pose)
+    _, got, _ = run_loop(source, default_decoder(), lossless=lossless)
+    t0 = source.started_at
+    return [(p.payload, p.captured_at - t0) for p in got]
+
+
+def test_the_same_scene_gives_the_same_decisions_at_3_and_60_frames_per_second():
+    slow, fast = decisions(3.0), decisions(60.0)
+    assert [p for p, _ in slow] == [p for p, _ in fast] == [
+        b"HELD PASS", b"HELD PASS", b"QUICK PASS", b"QUICK PASS"]
+    # Each decision within one slow frame period of the same decision at 60 frames/s; the
+    # second QUICK PASS, back at 12.2 s, waits for the cooldown: 3 s after the first.
+    assert all(abs(a - b) <= 1 / 3 + 1e-6 for (_, a), (_, b) in zip(slow, fast, strict=True))
+    assert [round(t, 2) for _, t in fast] == [1.0, 8.5, 10.5, 13.5]
+
+
+def test_a_live_loop_that_drops_frames_decides_the_same():
+    """At 60 frames/s in real time the loop drops frames when the decoder is busy; the scene clock
+    keeps the decisions those of the lossless replay."""
+    assert [p for p, _ in decisions(60.0, lossless=False)] == [p for p, _ in decisions(60.0)]
 
 
 def test_an_image_folder_through_the_loop(tmp_path):

@@ -24,7 +24,7 @@ def test_a_code_in_view_for_30_frames_is_one_presentation():
 
 def test_out_of_view_longer_than_the_gap_and_back_is_two():
     timeline = [[b"A"]] * 10 + [[]] * 40 + [[b"A"]] * 10  # 40 frames = 1.33 s > gap 1 s
-    assert run(PresentationTracker(cooldown_s=3.0, gap_s=1.0), timeline) == [(0, b"A"), (50, b"A")]
+    assert run(PresentationTracker(cooldown_s=1.0, gap_s=1.0), timeline) == [(0, b"A"), (50, b"A")]
 
 
 def test_a_short_flicker_out_of_view_is_still_one():
@@ -37,9 +37,16 @@ def test_two_different_codes_are_two_at_once():
     assert run(PresentationTracker(), timeline) == [(0, b"A"), (5, b"B")]
 
 
-def test_a_code_held_past_the_cooldown_is_presented_again():
-    timeline = [[b"A"]] * 100  # 3.3 s
+def test_a_code_held_past_the_cooldown_is_still_one():
+    timeline = [[b"A"]] * 300  # 10 s in view
+    assert run(PresentationTracker(cooldown_s=3.0, gap_s=1.0), timeline) == [(0, b"A")]
+
+
+def test_back_after_the_gap_but_within_the_cooldown_waits_for_the_cooldown():
+    timeline = [[b"A"]] * 10 + [[]] * 40 + [[b"A"]] * 80  # back at 1.67 s, held to 4.3 s
     assert run(PresentationTracker(cooldown_s=3.0, gap_s=1.0), timeline) == [(0, b"A"), (90, b"A")]
+    short = [[b"A"]] * 10 + [[]] * 40 + [[b"A"]] * 20 + [[]] * 60  # gone again before 3 s
+    assert run(PresentationTracker(cooldown_s=3.0, gap_s=1.0), short) == [(0, b"A")]
 
 
 def test_duplicates_in_one_frame_count_once():
@@ -70,3 +77,4 @@ def test_never_twice_within_min_of_gap_and_cooldown(timeline):
             assert p in codes
             assert p not in last or t - last[p] > 1.0 - 1e-9
             last[p] = t
+
