@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Scan pipeline benchmark: decoders on the real-photo corpus and on synthetic gate scenes, the
-cost of an empty frame, the loop's overhead and latency, and whether decoding scales on 2 threads.
+"""Scan pipeline benchmark: decoders on real photos of codes in hard conditions (per folder, at
+1280 and 640 px), on the corpus and on synthetic gate scenes; the cost of an empty frame; the
+time from a code's first appearance to its decision across frames; the loop's overhead and
+latency; whether decoding scales on 2 threads.
 
-    .venv/bin/python tools/bench_scan.py            # about a minute on 2 shared cores
+    .venv/bin/python tools/bench_scan.py            # a few minutes on 2 shared cores
     .venv/bin/python tools/bench_scan.py --json     # the same figures as JSON
 
 Timings are medians; ratios are taken within this one run (the machine is shared and noisy).
+Real photos (../shared/corpus-realphoto, see its NOTICE.md): a marked code counts as read when a
+decoder returns a code whose centre lies inside its hand-marked corners, each marked code once.
 """
 
 from __future__ import annotations
@@ -26,15 +30,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gatekeeper.scan.decoders import (
     OpenCVDecoder,
     PyzbarDecoder,
+    RescueChain,
     ZxingDecoder,
     build_decoder,
     default_decoder,
+    zxing_rescuers,
 )
 from gatekeeper.scan.loop import FrameLoop
-from gatekeeper.scan.sources import ArraySource
-from gatekeeper.scan.synthetic import render_scene
+from gatekeeper.scan.presentations import PresentationTracker
+from gatekeeper.scan.sources import ArraySource, SyntheticSource
+from gatekeeper.scan.synthetic import Pose, random_pose, render_scene
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CORPUS = SHARED / "corpus"
+REALPHOTO = SHARED / "corpus-realphoto"
+GATE_FOLDERS_SKIP = ("lots",)  # sheets of many tiny codes: not what a gate sees
 ALPHABET = list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$%*+-./:")
 
 
@@ -46,6 +56,8 @@ def decoders() -> dict:
         "pyzbar": PyzbarDecoder(),
         "opencv": OpenCVDecoder(),
         "chain zxing (+own rescues)": build_decoder(["zxing"]),
+        "chain default, no second look": RescueChain(ZxingDecoder(), zxing_rescuers([PyzbarDecoder()]),
+                                                     second_look=False),
         "chain default": default_decoder(),
         "chain zxing+pyzbar+opencv": build_decoder(["zxing", "pyzbar", "opencv"]),
     }
@@ -83,6 +95,127 @@ def read_rates(decs: dict, items, empties) -> dict:
         false = sum(bool(d.decode(e)) for e in empties)
         out[name] = {"read": hits, "of": len(items), "rate": round(100 * hits / len(items), 1),
                      "false_positives": false, "median_ms": round(statistics.median(ms), 3)}
+    return out
+
+
+def marked_quads(path: Path) -> list[np.ndarray]:
+    """The hand-marked corners in a real photo's .txt (NOTICE.md: SETS of 8 numbers, or 4 lines of 2)."""
+    rows, sets = [], False
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line == "SETS":
+            sets = True
+            continue
+        rows.append([float(v) for v in line.split()])
+    flat = rows if sets else [[v for r in rows for v in r]]
+    return [np.float32(r).reshape(4, 2) for r in flat]
+
+
+def realphotos() -> list[tuple[str, np.ndarray, list[np.ndarray]]]:
+    """(folder, gray image, marked quads) for every real photo, as stored (long side <= 1280)."""
+    out = []
+    for folder in sorted(p for p in REALPHOTO.iterdir() if p.is_dir()):
+        for path in sorted(folder.glob("*.jpg")):
+            image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            if image is not None and path.with_suffix(".txt").exists():
+                out.append((folder.name, image, marked_quads(path.with_suffix(".txt"))))
+    return out
+
+
+def marked_read(codes, quads: list[np.ndarray], scale: float = 1.0) -> int:
+    """How many marked codes a decoder's results read: a centre inside the marks, each mark once."""
+    hit: set[int] = set()
+    for c in codes:
+        if c.position is None:
+            continue
+        cx, cy = (sum(p[0] for p in c.position) / 4 / scale, sum(p[1] for p in c.position) / 4 / scale)
+        for i, q in enumerate(quads):
+            if i not in hit and cv2.pointPolygonTest(q.reshape(-1, 1, 2), (cx, cy), False) >= 0:
+                hit.add(i)
+                break
+    return len(hit)
+
+
+def main_stream(image: np.ndarray, scale: float):
+    """A Frame.detail reading boxes of a frame scaled by ``scale`` from the full ``image``."""
+    def detail(box):
+        x0, y0, x1, y1 = (round(v / scale) for v in box)
+        return image[y0:y1, x0:x1]
+    return detail
+
+
+def realphoto_rates(decs: dict, photos, width: int | None, main: bool = False) -> dict:
+    """Per folder, marked codes read by each decoder with the photo scaled to ``width`` px wide
+    (None: as stored). ``main``: the scaled photo is the scanning frame and the stored one its
+    high-resolution main stream (a Pi camera's two streams)."""
+    out: dict = {}
+    for name, d in decs.items():
+        per: dict[str, list[int]] = {}
+        ms = []
+        for folder, image, quads in photos:
+            scale = 1.0 if width is None else width / image.shape[1]
+            frame = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale,
+                                                           interpolation=cv2.INTER_AREA)
+            detail = main_stream(image, scale) if main else None
+            t0 = time.perf_counter()
+            codes = d.decode(frame, detail) if detail is not None else d.decode(frame)
+            ms.append((time.perf_counter() - t0) * 1000)
+            got = per.setdefault(folder, [0, 0])
+            got[0] += marked_read(codes, quads, scale)
+            got[1] += len(quads)
+        gate = [v for f, v in per.items() if f not in GATE_FOLDERS_SKIP]
+        read, of = sum(r for r, _ in gate), sum(n for _, n in gate)
+        out[name] = {"folders": {f: {"read": r, "of": n} for f, (r, n) in per.items()},
+                     "gate_read": read, "gate_of": of, "gate_rate": round(100 * read / of, 1),
+                     "all_rate": round(100 * sum(r for r, _ in per.values()) / sum(n for _, n in per.values()), 1),
+                     "median_ms": round(statistics.median(ms), 2), "mean_ms": round(statistics.fmean(ms), 2),
+                     "p99_ms": round(float(np.percentile(ms, 99)), 1), "max_ms": round(max(ms), 1)}
+    return out
+
+
+def hard_pose(rng: np.random.Generator) -> Pose:
+    """A gate pose with motion blur and glare always on: the hard frames."""
+    p = random_pose(rng)
+    return Pose(cx=p.cx, cy=p.cy, scale=p.scale, angle=p.angle, tilt=p.tilt, tilt_dir=p.tilt_dir,
+                blur=p.blur, motion=rng.uniform(2, 6), glare=rng.uniform(0.4, 0.85), noise=p.noise,
+                brightness=p.brightness, dark_mode=p.dark_mode)
+
+
+def time_to_decision(decs: dict, showings: int = 40, hold_s: float = 2.0, fps: float = 30.0,
+                     settle_s: float = 0.6) -> dict:
+    """Across frames: scenes of ``showings`` passes, each raised over ``settle_s`` (moving,
+    turned away) then held to ``hold_s`` with motion blur and glare, gaps of 1.5 s; per decoder,
+    the share decided during the showing and the time from a pass's first frame to its decision
+    (scene clock, every frame decoded)."""
+    script: list[tuple[str | None, float]] = [(None, 0.5)]
+    starts = []
+    rng = np.random.default_rng(5)
+    t = 0.5
+    for i in range(showings):
+        text = f"GK1:{i:03d}:" + "".join(rng.choice(ALPHABET, 80))
+        script += [(text, hold_s), (None, 1.5)]
+        starts.append((text.encode(), t))
+        t += hold_s + 1.5
+    out = {}
+    for name, d in decs.items():
+        source = SyntheticSource(script, fps=fps, realtime=False, seed=21, poses=hard_pose, settle_s=settle_s)
+        tracker = PresentationTracker()
+        first: dict[bytes, float] = {}
+        frames = 0
+        with source:
+            while (frame := source.read()) is not None:
+                frames += 1
+                for payload in tracker.feed([c.payload for c in d.decode(frame.image)],
+                                            frame.captured_at - source.started_at):
+                    first.setdefault(payload, frame.captured_at - source.started_at)
+        waits = [first[p] - t0 for p, t0 in starts if p in first]
+        out[name] = {"showings": showings, "decided": len(waits),
+                     "decided_pct": round(100 * len(waits) / showings, 1),
+                     "median_s": round(statistics.median(waits), 3) if waits else None,
+                     "p90_s": round(float(np.percentile(waits, 90)), 3) if waits else None,
+                     "within_settle_pct": round(100 * sum(w < settle_s for w in waits) / showings, 1)}
     return out
 
 
@@ -184,11 +317,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="print JSON only")
     ap.add_argument("--scenes", type=int, default=150, help="synthetic pass frames (default 150)")
+    ap.add_argument("--showings", type=int, default=40, help="passes in the time-to-decision scene (default 40)")
     args = ap.parse_args()
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
     results: dict = {}
     decs = decoders()
 
+    if REALPHOTO.is_dir():
+        photos = realphotos()
+        for label, width, main in (("1280", None, False), ("640", 640, False), ("640+main1280", 640, True)):
+            say(f"real photos at {label} ...")
+            chosen = decs if not main else {k: v for k, v in decs.items() if k.startswith("chain")}
+            results[f"realphoto_{label}"] = realphoto_rates(chosen, photos, width, main)
     if CORPUS.is_dir():
         say("corpus ...")
         items, fp_images = corpus()
@@ -198,6 +338,9 @@ def main() -> int:
     say("empty frames ...")
     empties = empty_frames(30)
     results["empty_ms"] = empty_cost(decs, empties)
+    say("time to decision ...")
+    results["time_to_decision"] = time_to_decision(
+        {k: decs[k] for k in ("zxing", "chain default, no second look", "chain default")}, args.showings)
     mix = empties * 9 + [f for f, _ in scenes(30, seed=9)]  # a gate: mostly empty frames
     say("loop vs bare ...")
     results["loop"] = loop_vs_bare(mix)
@@ -209,17 +352,54 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
+    print_tables(results, list(decs))
+    return 0
+
+
+def print_tables(results: dict, names: list[str]) -> None:
+    """The figures as the Markdown tables docs/PERFORMANCE.md keeps."""
+    empty = results["empty_ms"]
     rows = []
-    for name in decs:
+    for name in names:
         c = results.get("corpus", {}).get(name, {})
         s = results["synthetic"][name]
         rows.append([name, f"{c.get('rate', '-')}% ({c.get('read', '-')}/{c.get('of', '-')})",
                      c.get("false_positives", "-"), c.get("median_ms", "-"),
                      f"{s['rate']}% ({s['read']}/{s['of']})", s["false_positives"], s["median_ms"],
-                     results["empty_ms"][name]])
+                     empty[name], round(empty[name] / empty["zxing"], 2)])
     print(table("Decoders (one image each; false positives: falsepositives-* / empty scenes)",
                 ["decoder", "corpus read", "corpus FP", "corpus ms", "synthetic read", "synth FP",
-                 "synthetic ms", "empty 640x480 ms"], rows))
+                 "synthetic ms", "empty 640x480 ms", "empty / zxing"], rows))
+    if "realphoto_1280" in results:
+        wide, narrow, main = results["realphoto_1280"], results["realphoto_640"], results["realphoto_640+main1280"]
+        cols = ["zxing", "pyzbar", "opencv", "chain default"]
+        header = ["folder", *(f"{c} 1280" for c in cols), *(f"{c} 640" for c in cols), "chain 640 + main 1280"]
+        rows = []
+        for folder in wide["zxing"]["folders"]:
+            def cell(r, c, folder=folder):
+                v = r[c]["folders"][folder]
+                return f"{v['read']}/{v['of']}"
+            rows.append([folder, *(cell(wide, c) for c in cols), *(cell(narrow, c) for c in cols),
+                         cell(main, "chain default")])
+        for label, key in (("**15 gate folders**", "gate_rate"), ("all 16", "all_rate")):
+            rows.append([label, *(f"{wide[c][key]}%" for c in cols), *(f"{narrow[c][key]}%" for c in cols),
+                         f"{main['chain default'][key]}%"])
+        rows.append(["median / mean ms", *(f"{wide[c]['median_ms']} / {wide[c]['mean_ms']}" for c in cols),
+                     *(f"{narrow[c]['median_ms']} / {narrow[c]['mean_ms']}" for c in cols),
+                     f"{main['chain default']['median_ms']} / {main['chain default']['mean_ms']}"])
+        print(table("Real photos: marked codes read per folder", header, rows))
+        chains = [n for n in names if n in narrow]  # every decoder; the main-stream run has the chains
+        print(table("Real photos, 15 gate folders, every decoder",
+                    ["decoder", "1280 px", "640 px", "640 + main 1280", "640 px: median / p99 / max ms"],
+                    [[n, f"{wide[n]['gate_rate']}% ({wide[n]['gate_read']}/{wide[n]['gate_of']})",
+                      f"{narrow[n]['gate_rate']}%", f"{main[n]['gate_rate']}%" if n in main else "-",
+                      f"{narrow[n]['median_ms']} / {narrow[n]['p99_ms']} / {narrow[n]['max_ms']}"] for n in chains]))
+    ttd = results["time_to_decision"]
+    print(table("Time to decision: passes raised over 0.6 s then held to 2 s, with motion blur and glare, "
+                "30 frames/s, every frame decoded",
+                ["decoder", "decided", "decided while still raised", "median s", "p90 s"],
+                [[n, f"{v['decided_pct']}% ({v['decided']}/{v['showings']})", f"{v['within_settle_pct']}%",
+                  v["median_s"], v["p90_s"]] for n, v in ttd.items()]))
     lp, la, th = results["loop"], results["latency"], results["threads"]
     print(table("Loop (default chain; 270 empty + 30 pass frames)", ["measure", "value"], [
         ["bare decoder calls, frames/s", lp["bare_fps"]],
@@ -232,7 +412,6 @@ def main() -> int:
         ["1 thread / 2 threads, frames/s", f"{th['one_thread_fps']} / {th['two_threads_fps']}"],
         ["2-thread speedup", th["speedup"]],
     ]))
-    return 0
 
 
 if __name__ == "__main__":

@@ -50,10 +50,13 @@ def check(config_path: Path, at: str | None, as_json: bool, texts: tuple[str, ..
         for t in texts:
             rows.append(_line(t, t, cp.decide(t, wall)))
         if images:
-            from ..scan.decoders import decode_file  # the decoder stack loads only when images are given
+            # The decoder stack loads only for images. The chain is the one the gate runs (its
+            # configured decoders), on a frame the size of the image.
+            from ..scan import build_decoder, decode_file
+            decoder = build_decoder(list(cp.settings.scan.decoders))
             for img in images:
                 try:
-                    codes = decode_file(img)
+                    codes = decode_file(img, decoder)
                 except (OSError, ValueError) as e:
                     failed = True
                     rows.append(_line(str(img), None, cp.decide(None, wall), error=str(e)))

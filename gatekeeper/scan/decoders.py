@@ -278,44 +278,53 @@ def _inside(point: Point, box: Box) -> bool:
 
 
 def regions(missed: Sequence[Quad], read: Sequence[DecodedCode], shape: tuple[int, int],
-            limit: int) -> list[Box]:
-    """Crop boxes for located-but-unread codes, largest first, at most ``limit``.
+            limit: int) -> list[Quad]:
+    """The located-but-unread codes worth a rescue, largest first, at most ``limit``.
 
-    A located code is often reported several times (each binarizer, each pass) and a read code
-    may also be reported unread from another pass: quads whose centre falls in an earlier box or
-    in a read code are folded away, so each code is rescued once.
+    A located code is often reported several times (each pass, each part of it) and a read code
+    may also be reported unread by another pass: quads whose centre falls in an earlier one's
+    crop or in a read code are folded away, so each code is rescued once. Quads smaller than
+    the smallest code (a corner reported at the frame's origin) are dropped.
     """
     done = [crop_box([c.position], shape, 0.0) for c in read if c.position is not None]
-    boxes: list[Box] = []
+    chosen: list[Quad] = []
     for quad in sorted(missed, key=lambda q: -cv2.contourArea(np.float32(q))):
-        centre = _centre(quad)
-        if any(_inside(centre, b) for b in done + boxes):
-            continue
-        boxes.append(crop_box([quad], shape))
-        if len(boxes) == limit:
+        if cv2.contourArea(np.float32(quad)) < MIN_SIDE * MIN_SIDE:
             break
-    return boxes
+        if any(_inside(_centre(quad), b) for b in done):
+            continue
+        chosen.append(quad)
+        done.append(crop_box([quad], shape))
+        if len(chosen) == limit:
+            break
+    return chosen
 
 
 class RescueChain:
     """zxing-cpp on the whole frame, a cheap second look for glare and shade, and rescues only
     on the regions of codes located but not read.
 
-    The second look runs zxing-cpp on the frame at half size with its light flattened
-    (:func:`flattened`): it reads or at least locates codes whose finder patterns glare or
-    shadow hide from the first pass, for about a quarter of the first pass's time on an empty
-    frame. Each region located but unread (by either pass) is then cropped, or read from the
-    high-resolution ``detail`` stream when the frame has one, and the rescuers try it in turn;
-    the first that reads something wins. A rescuer is any Decoder; its results are moved back
-    into frame coordinates. At most ``max_regions`` regions per frame, so a frame full of
+    When the first pass reads nothing, the second look runs zxing-cpp on the frame at half size
+    with its light flattened (:func:`flattened`): it reads or at least locates codes whose
+    finder patterns glare or shadow hide from the first pass, for about a sixth of the first
+    pass's time on an empty frame. Each code located but unread (by either pass) is then
+    cropped, or read from the high-resolution ``detail`` stream when the frame has one, and the
+    rescuers try it in turn; the first that reads something wins. The crop is tried with a
+    quarter of the code's size around it, then with once its size: zxing-cpp often locates only
+    part of a damaged or glared code. A rescuer is any Decoder; its results are moved back into
+    frame coordinates. At most ``max_regions`` codes are rescued per frame, so a frame full of
     code-like clutter cannot stall the loop.
     """
+
+    MARGINS = (0.25, 1.0)
 
     def __init__(self, primary: ZxingDecoder, rescuers: Sequence[Decoder], *,
                  second_look: bool = True, max_regions: int = 2) -> None:
         self.primary = primary
         self.rescuers = list(rescuers)
         self.second_look = second_look
+        # Without try_invert: it read nothing more here and costs a third of the second look.
+        self._second = ZxingDecoder(try_invert=False)
         self.max_regions = max_regions
         self.name = "+".join([primary.name, *(["flat/2"] if second_look else []), *(r.name for r in self.rescuers)])
 
@@ -325,16 +334,21 @@ class RescueChain:
         if gray is None:
             return []
         codes, missed = self.primary.read(gray)
-        if self.second_look and min(gray.shape) >= 2 * MIN_SIDE:
+        # A frame the first pass read costs what it did before the second look existed.
+        if self.second_look and not codes and min(gray.shape) >= 2 * MIN_SIDE:
             half = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
-            more, more_missed = self.primary.read(flattened(half))
-            known = {c.payload for c in codes}
-            codes += [_moved(c, 0.0, 0.0, 2.0) for c in more if c.payload not in known]
+            more, more_missed = self._second.read(flattened(half))
+            codes = [_moved(c, 0.0, 0.0, 2.0) for c in more]
             missed += [tuple((x * 2, y * 2) for x, y in q) for q in more_missed]  # type: ignore[misc]
         if not missed or not self.rescuers:
             return codes
-        for box in regions(missed, codes, gray.shape, self.max_regions):
-            codes += [c for c in self._rescue(gray, box, detail) if c.payload not in {k.payload for k in codes}]
+        for quad in regions(missed, codes, gray.shape, self.max_regions):
+            for margin in self.MARGINS:
+                found = self._rescue(gray, crop_box([quad], gray.shape, margin), detail)
+                known = {c.payload for c in codes}
+                if found:
+                    codes += [c for c in found if c.payload not in known]
+                    break
         return codes
 
     def _rescue(self, gray: np.ndarray, box: Box, detail: Detail | None) -> list[DecodedCode]:

@@ -45,12 +45,14 @@ class SyntheticSource(SourceBase):
     (tests, benchmarks). Deterministic for a seed; finite unless ``repeat`` (then the script
     plays again with the next seed). ``poses`` draws each pass's pose
     (:func:`~gatekeeper.scan.synthetic.random_pose`: the range seen at a gate, some unreadable;
-    :func:`~gatekeeper.scan.synthetic.steady_pose`: always readable).
+    :func:`~gatekeeper.scan.synthetic.steady_pose`: always readable); for its first
+    ``settle_s`` seconds a pass is still being raised (:func:`~gatekeeper.scan.synthetic.arriving`).
     """
 
     def __init__(self, script: Script = DEMO_SCRIPT, *, size: tuple[int, int] = (640, 480),
                  fps: float = 30.0, realtime: bool = True, seed: int = 0, repeat: bool = False,
-                 poses: Callable[[np.random.Generator], synthetic.Pose] = synthetic.random_pose) -> None:
+                 poses: Callable[[np.random.Generator], synthetic.Pose] = synthetic.random_pose,
+                 settle_s: float = 0.0) -> None:
         super().__init__()
         if fps is None or fps <= 0:
             raise ValueError(f"a synthetic scene needs a positive frame rate, not {fps}")
@@ -60,6 +62,7 @@ class SyntheticSource(SourceBase):
         self.script = [(p, float(s)) for p, s in script]
         self.size, self.fps, self.realtime = size, float(fps), realtime
         self.seed, self.repeat, self.poses = seed, repeat, poses
+        self.settle_frames = math.ceil(settle_s * self.fps - 1e-9)
         self.finite = not repeat
         self._frames: Iterator[np.ndarray] = iter(())
         self.started_at = 0.0  # the scene clock's zero (monotonic), set by open()
@@ -74,7 +77,7 @@ class SyntheticSource(SourceBase):
         seed = self.seed
         steps = frame_counts(self.script, self.fps)
         while True:
-            yield from synthetic.scene_frames(steps, self.size, seed, self.poses)
+            yield from synthetic.scene_frames(steps, self.size, seed, self.poses, self.settle_frames)
             if not self.repeat:
                 return
             seed += 1
