@@ -10,6 +10,7 @@ never fires on an empty frame, so empty frames, the most common ones at a gate, 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -312,20 +313,22 @@ class RescueChain:
     rescuers try it in turn; the first that reads something wins. The crop is tried with a
     quarter of the code's size around it, then with once its size: zxing-cpp often locates only
     part of a damaged or glared code. A rescuer is any Decoder; its results are moved back into
-    frame coordinates. At most ``max_regions`` codes are rescued per frame, so a frame full of
-    code-like clutter cannot stall the loop.
+    frame coordinates. At most ``max_regions`` codes are rescued per frame, and no rescuer starts
+    once ``budget_ms`` have passed since the frame's decode began (None: no limit), so a frame
+    full of code-like clutter cannot stall the loop: the next frame gets its own rescues.
     """
 
     MARGINS = (0.25, 1.0)
 
     def __init__(self, primary: ZxingDecoder, rescuers: Sequence[Decoder], *,
-                 second_look: bool = True, max_regions: int = 2) -> None:
+                 second_look: bool = True, max_regions: int = 2, budget_ms: float | None = 25.0) -> None:
         self.primary = primary
         self.rescuers = list(rescuers)
         self.second_look = second_look
         # Without try_invert: it read nothing more here and costs a third of the second look.
         self._second = ZxingDecoder(try_invert=False)
         self.max_regions = max_regions
+        self.budget_ms = budget_ms
         self.name = "+".join([primary.name, *(["flat/2"] if second_look else []), *(r.name for r in self.rescuers)])
 
     def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
@@ -333,6 +336,7 @@ class RescueChain:
         gray = as_gray(image)
         if gray is None:
             return []
+        deadline = None if self.budget_ms is None else time.perf_counter() + self.budget_ms / 1000
         codes, missed = self.primary.read(gray)
         # A frame the first pass read costs what it did before the second look existed.
         if self.second_look and not codes and min(gray.shape) >= 2 * MIN_SIDE:
@@ -344,20 +348,25 @@ class RescueChain:
             return codes
         for quad in regions(missed, codes, gray.shape, self.max_regions):
             for margin in self.MARGINS:
-                found = self._rescue(gray, crop_box([quad], gray.shape, margin), detail)
+                found = self._rescue(gray, crop_box([quad], gray.shape, margin), detail, deadline)
                 known = {c.payload for c in codes}
                 if found:
                     codes += [c for c in found if c.payload not in known]
                     break
         return codes
 
-    def _rescue(self, gray: np.ndarray, box: Box, detail: Detail | None) -> list[DecodedCode]:
+    def _rescue(self, gray: np.ndarray, box: Box, detail: Detail | None,
+                deadline: float | None) -> list[DecodedCode]:
         x0, y0, x1, y1 = box
         region, scale = gray[y0:y1, x0:x1], 1.0
+        tries = self.rescuers
         fine = detail(box) if detail is not None else None
         if fine is not None and fine.ndim == 2 and min(fine.shape) >= MIN_SIDE:
-            region, scale = fine, (x1 - x0) / fine.shape[1]
-        for rescuer in self.rescuers:
+            # More pixels per module: the first pass's own reader comes first there.
+            region, scale, tries = fine, (x1 - x0) / fine.shape[1], [self.primary, *self.rescuers]
+        for rescuer in tries:
+            if deadline is not None and time.perf_counter() > deadline:
+                return []
             found = rescuer.decode(region)
             if found:
                 return [_moved(c, x0, y0, scale) for c in found]

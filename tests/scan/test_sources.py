@@ -244,8 +244,7 @@ def test_picamera2_source_with_one_stream_returns_the_lores_y_plane_view():
     assert slow.controls({"AfMode": 0}) == {"FrameDurationLimits": (33333, 50000), "AfMode": 0,
                                             "LensPosition": 4.0}
     assert "AfMode" not in slow.controls({})  # Camera Module 2 has no autofocus
-    with pytest.raises(ValueError, match="main_size"):
-        Picamera2Source((640, 480), main_size=(320, 240))
+    assert not Picamera2Source((1640, 1232)).two_streams  # scanning at more than the main size
 
 
 def test_picamera2_main_stream_reads_a_code_the_lores_frame_cannot():

@@ -19,8 +19,8 @@ class Picamera2Source(SourceBase):
     returns: no colour conversion. With ``main_size`` larger than ``size`` (the default: 1280x960
     over 640x480) each frame carries :attr:`Frame.detail`, which reads a region of the same
     capture's main stream, so a code located but unreadable in the lores frame is read again
-    with four times the pixels; the main stream is copied only then. ``main_size=size`` keeps one
-    small stream and frames without detail. ``max_frame_us`` caps the frame duration and with it
+    with four times the pixels; the main stream is copied only then. ``main_size=None`` (or a
+    main size not larger than ``size``) keeps one small stream and frames without detail. ``max_frame_us`` caps the frame duration and with it
     the exposure, because motion blur, not resolution, limits decoding a hand-held phone. On
     Camera Module 3, ``af_mode="continuous"`` with ``af_range="macro"`` or ``af_mode="manual"``
     with a fixed ``lens_position`` (dioptres) suits the scanning distance. ``camera_factory``
@@ -49,9 +49,8 @@ class Picamera2Source(SourceBase):
         self.size = (int(size[0]) & ~1, int(size[1]) & ~1)  # YUV420 needs even sizes
         self.fps = fps
         main = self.size if main_size is None else (int(main_size[0]) & ~1, int(main_size[1]) & ~1)
-        if main[0] < self.size[0] or main[1] < self.size[1]:
-            raise ValueError(f"main_size {main} must not be smaller than the scanning size {self.size}")
-        self.main_size = main
+        # A main stream no larger than the scanning one would add nothing: one stream, as before.
+        self.main_size = main if main[0] > self.size[0] and main[1] > self.size[1] else self.size
         self.af_mode, self.af_range, self.lens_position = af_mode, af_range, lens_position
         self.max_frame_us = max_frame_us
         self.camera_num = camera_num
