@@ -1,8 +1,11 @@
-"""ISO 8601 in and out: the one format people and central systems read times in."""
+"""Times in and out: ISO 8601 (the one format people and central systems read times in) and durations."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_iso(value: str) -> float:
@@ -18,3 +21,11 @@ def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_duration(value: str) -> float:
+    """Seconds from a string such as ``"90s"``, ``"15m"``, ``"24h"``, ``"7d"`` or ``"30"``; ValueError if not one."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
+    if not m:
+        raise ValueError("a duration is a number of seconds or a string like '90s', '15m', '24h', '7d'")
+    return float(m.group(1)) * _UNITS[m.group(2) or "s"]

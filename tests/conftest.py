@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-from gatekeeper.site import DAY, Site
-from gatekeeper.store import Store
-from gatekeeper.verify import Issuer, PrivateKey, TrustList
-
 from corekit import SCOPE, T0, MakePass, issue_pass  # noqa: E402,F401  (re-exported to fixtures)
+
+from gatekeeper.admin.site import DAY, Site
+from gatekeeper.gate.store import Store
+from gatekeeper.verify import Issuer, PrivateKey, TrustList
 
 
 @pytest.fixture(scope="session")

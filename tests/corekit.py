@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from gatekeeper.site import DAY
+from gatekeeper.admin.site import DAY
 from gatekeeper.verify import PassClaims, PrivateKey, Status, issue, new_pass_id
 
 #: A fixed "now" for the pure core (2027-01-15T08:00:00Z).

@@ -29,11 +29,20 @@ from pathlib import Path
 import numpy as np
 import segno
 
-from gatekeeper.checkpoint import Checkpoint
-from gatekeeper.config import DeviceSettings, Settings
-from gatekeeper.store import Store
+from gatekeeper.gate.checkpoint import Checkpoint
+from gatekeeper.gate.config import DeviceSettings, Settings
+from gatekeeper.gate.store import Store
 from gatekeeper.verify import (
-    Clock, Issuer, PassClaims, Policy, PrivateKey, RevocationList, Status, TrustList, decide, issue,
+    Clock,
+    Issuer,
+    PassClaims,
+    Policy,
+    PrivateKey,
+    RevocationList,
+    Status,
+    TrustList,
+    decide,
+    issue,
     new_pass_id,
 )
 

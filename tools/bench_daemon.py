@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests" / "daemon"))
 
 from gatekit import GATEKEEPER, GateSite, write_frames
 
-from gatekeeper.store import Store
+from gatekeeper.gate.store import Store
 from gatekeeper.verify import RevocationList
 
 

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gatekeeper.store import Store
+from gatekeeper.gate.store import Store
 from gatekeeper.verify import EntryState, PrivateKey, PublicKey, RevocationList
 
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from gatekeeper.store import Store
+from gatekeeper.gate.store import Store
 from gatekeeper.verify import PublicKey
 db, pub, lst = sys.argv[1:4]
 store = Store(db, PublicKey.from_raw(bytes.fromhex(pub)))

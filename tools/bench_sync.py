@@ -37,13 +37,13 @@ from hubkit import (
     pg_bin,
 )
 
-from gatekeeper.site import Site
-from gatekeeper.sync import Updater, Uploader
-from gatekeeper.sync.batch import Ack, encode_batch, take_within
-from gatekeeper.sync.boot import boot_id
-from gatekeeper.sync.client import HubClient
-from gatekeeper.sync.hubstore import HubStore
-from gatekeeper.sync.protocol import PATH_LOG
+from gatekeeper.admin.site import Site
+from gatekeeper.gate import Updater, Uploader
+from gatekeeper.gate.boot import boot_id
+from gatekeeper.gate.client import HubClient
+from gatekeeper.hub.store import HubStore
+from gatekeeper.wire.batch import Ack, encode_batch, take_within
+from gatekeeper.wire.protocol import PATH_LOG
 
 BATCH_ROWS = 1000
 GZIP_JSON = {"Content-Type": "application/json", "Content-Encoding": "gzip"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from .. import __version__
+from gatekeeper import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,7 +17,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import check, demo, enrolment, hub, lists, passes, printing, provision, run, site  # noqa: F401, I001  (each registers its commands on main)
+    from gatekeeper.cli import check, demo, enrolment, hub, lists, passes, printing, provision, run, site  # noqa: F401, I001  (each registers its commands on main)
 
 
 _register()

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..verify import Decision
-from . import main
-from .common import emit_json, iso, parse_time
-from .lists import CONFIG_OPTION, open_checkpoint
+from gatekeeper.cli import main
+from gatekeeper.cli.common import emit_json, iso, parse_time
+from gatekeeper.cli.lists import CONFIG_OPTION, open_checkpoint
+from gatekeeper.verify import Decision
 
 
 def _line(input_: str, text: str | None, d: Decision, error: str | None = None) -> dict:
@@ -52,7 +52,7 @@ def check(config_path: Path, at: str | None, as_json: bool, texts: tuple[str, ..
         if images:
             # The decoder stack loads only for images. The chain is the one the gate runs (its
             # configured decoders), on a frame the size of the image.
-            from ..scan import build_decoder, decode_file
+            from gatekeeper.scan import build_decoder, decode_file
             decoder = build_decoder(list(cp.settings.scan.decoders))
             for img in images:
                 try:

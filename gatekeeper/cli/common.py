@@ -8,7 +8,7 @@ from typing import NoReturn
 
 import click
 
-from ..isotime import iso, parse_iso
+from gatekeeper.isotime import iso, parse_iso
 
 __all__ = ["emit_json", "fail", "iso", "parse_time"]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from . import main
-from .common import fail
+from gatekeeper.cli import main
+from gatekeeper.cli.common import fail
 
 
 @main.command("demo")
@@ -18,7 +18,7 @@ from .common import fail
 @click.option("--keep", is_flag=True, help="Keep the temporary directory (site, hub database, gate config, logs).")
 def demo(seconds: float | None, directory: Path | None, keep: bool) -> None:
     """Make a site, start a hub on loopback, provision a simulated gate and run it on a scripted scene."""
-    from ..demo import DemoError, run_demo
+    from gatekeeper.cli.demorun import DemoError, run_demo
     try:
         code = run_demo(seconds, directory, keep)
     except DemoError as e:

@@ -1,7 +1,7 @@
 """``gatekeeper hub bundle|enrol-qr|fingerprint``: the admin's side of provisioning a gate.
 
 They sit on the ``hub`` group (gatekeeper/cli/hub.py) but live here: they need the site's
-authority key as well as the hub's database, and share the formats of :mod:`gatekeeper.provision`.
+authority key as well as the hub's database, and share the formats of :mod:`gatekeeper.wire` (the bundle and enrolment QR).
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from pathlib import Path
 
 import click
 
-from ..atomicfile import write_atomic
-from .common import emit_json, fail, iso
-from .hub import DB_OPTION, _seconds, _store, hub
+from gatekeeper.atomicfile import write_atomic
+from gatekeeper.cli.common import emit_json, fail, iso
+from gatekeeper.cli.hub import DB_OPTION, _seconds, _store, hub
 
 SITE_OPTION = click.option("--site", "site_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
                            help="The site directory: its authority key signs what this writes.")
 
 
 def _site(site_dir: Path):
-    from ..site import Site, SiteError
+    from gatekeeper.admin import Site, SiteError
     try:
         site = Site.open(site_dir)
         site.authority  # noqa: B018 -- fail here, before a token or a device is made, when the key is unusable
@@ -35,8 +35,8 @@ def _defaults(path: Path | None, gate_id: str, scope: str, hub_url: str) -> dict
         return {}
     import tomllib
 
-    from ..config import ConfigError, load_settings
-    from ..provision import ProvisionError, device_config
+    from gatekeeper.gate import ConfigError, load_settings
+    from gatekeeper.gate.provision import ProvisionError, device_config
     try:
         load_settings(path)
         defaults = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -65,10 +65,10 @@ def hub_bundle(db_url: str, site_dir: Path, gate_id: str, hub_url: str, defaults
     It holds the gate's private key: carry it to the gate, run 'gatekeeper provision --bundle FILE
     --authority-fingerprint HEX' there, then delete it.
     """
-    from ..config import DeviceSettings
-    from ..provision import make_bundle, show_fingerprint
-    from ..sync.hubstore import RefusedError
-    from ..verify import PrivateKey
+    from gatekeeper.gate import DeviceSettings
+    from gatekeeper.hub import RefusedError
+    from gatekeeper.verify import PrivateKey
+    from gatekeeper.wire import make_bundle, show_fingerprint
     try:
         DeviceSettings(gate_id=gate_id)
     except ValueError:
@@ -114,7 +114,7 @@ def hub_enrol_qr(db_url: str, site_dir: Path, hub_url: str, gate_id: str, ttl: s
 
     import segno
 
-    from ..provision import EnrolmentQR, show_fingerprint
+    from gatekeeper.wire import EnrolmentQR, show_fingerprint
     seconds = _seconds(ttl, "--ttl")
     site = _site(site_dir)
     token = _store(db_url).create_enrol_token(gate_id, seconds)
@@ -136,5 +136,5 @@ def hub_enrol_qr(db_url: str, site_dir: Path, hub_url: str, gate_id: str, ttl: s
 @SITE_OPTION
 def hub_fingerprint(site_dir: Path) -> None:
     """Print the site authority key's fingerprint, to compare with what a gate shows at provisioning."""
-    from ..provision import show_fingerprint
+    from gatekeeper.wire import show_fingerprint
     click.echo(show_fingerprint(_site(site_dir).authority_public))

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import click
 
-from ..atomicfile import write_atomic
-from ..config import _duration
-from . import main
-from .common import emit_json, fail, iso
+from gatekeeper.atomicfile import write_atomic
+from gatekeeper.cli import main
+from gatekeeper.cli.common import emit_json, fail, iso
+from gatekeeper.isotime import parse_duration
 
 DB_OPTION = click.option("--db", "db_url", required=True, envvar="GATEKEEPER_HUB_DB",
                          help="The hub database: a SQLite path (sqlite:///path) or a postgresql:// URL.")
 
 
 def _store(db_url: str):
-    from ..sync.hubstore import HubStore
+    from gatekeeper.hub import HubStore
     try:
         return HubStore.open(db_url)
     except Exception as e:  # noqa: BLE001 -- a wrong URL, an unreachable server, a locked file: say which
@@ -25,7 +25,7 @@ def _store(db_url: str):
 
 def _seconds(value: str, option: str) -> float:
     try:
-        return float(_duration(value))
+        return parse_duration(value)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint=option) from None
 
@@ -46,8 +46,8 @@ def hub_serve(db_url: str, site_dir: Path | None, host: str, port: int, workers:
     """Serve the hub API (put it behind TLS: a reverse proxy or uvicorn's --ssl options)."""
     import uvicorn
 
-    from ..site import SiteError
-    from ..sync.hub import app_from
+    from gatekeeper.admin import SiteError
+    from gatekeeper.hub import app_from
     try:
         app = app_from(db_url, str(site_dir) if site_dir else None)
     except SiteError as e:
@@ -87,12 +87,12 @@ def hub_admin_token(db_url: str, label: str) -> None:
 @click.argument("public_key", type=click.Path(dir_okay=False, path_type=Path))
 def hub_register(db_url: str, gate_id: str, public_key: Path) -> None:
     """Enrol a device's public key (PEM) directly, with no token: for offline bundles."""
-    from ..sync.hubstore import RefusedError
-    from ..verify import PublicKey
+    from gatekeeper.hub import RefusedError
+    from gatekeeper.keyfile import KeyFileError, read_public_key
     try:
-        key = PublicKey.from_pem(public_key.read_bytes())
-    except (OSError, ValueError) as e:
-        fail(f"{public_key}: not a usable Ed25519 public key ({e})")
+        key = read_public_key(public_key, "device public key")
+    except KeyFileError as e:
+        fail(str(e))
     try:
         dev = _store(db_url).register_device(key, gate_id)
     except RefusedError as e:
@@ -132,7 +132,7 @@ def hub_openapi(out: Path | None) -> None:
     """Print or write the hub's OpenAPI spec (docs/openapi.json is made with this)."""
     import tempfile
 
-    from ..sync.hub import app_from, openapi_json
+    from gatekeeper.hub import app_from, openapi_json
     with tempfile.TemporaryDirectory() as tmp:
         text = openapi_json(app_from(str(Path(tmp) / "hub.db"), None))
     if out is None:

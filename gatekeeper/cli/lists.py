@@ -6,11 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..checkpoint import Checkpoint
-from ..config import ConfigError
-from ..verify import ListError
-from . import main
-from .common import emit_json, fail, iso
+from gatekeeper.cli import main
+from gatekeeper.cli.common import emit_json, fail, iso
+from gatekeeper.gate import Checkpoint, ConfigError
+from gatekeeper.verify import ListError
 
 CONFIG_OPTION = click.option("--config", "config_path", required=True,
                              type=click.Path(dir_okay=False, path_type=Path), help="The device configuration.")

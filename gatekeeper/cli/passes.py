@@ -8,12 +8,11 @@ from pathlib import Path
 import click
 import segno
 
-from ..atomicfile import write_atomic
-from ..site import DAY, Site, SiteError
-from ..verify import EntryState, PassFormatError, Status, parse
-from ..verify.passes import PASS_ID_LEN
-from . import main
-from .common import fail, parse_time
+from gatekeeper.admin import DAY, Site, SiteError
+from gatekeeper.atomicfile import write_atomic
+from gatekeeper.cli import main
+from gatekeeper.cli.common import fail, parse_time
+from gatekeeper.verify import PASS_ID_LEN, EntryState, PassFormatError, Status, parse
 
 SITE_OPTION = click.option("--site", "site_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
                            help="The site directory (from 'gatekeeper site init').")

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
-from ..atomicfile import write_atomic
-from ..site import DAY, Site, SiteError
-from ..verify import PassClaims, PassFormatError, Status, parse
-from ..verify.passes import SIGN_DOMAIN
-from .common import fail, iso, parse_time
-from .passes import SITE_OPTION, pass_group, qr_of
+from gatekeeper.admin import DAY, Site, SiteError
+from gatekeeper.atomicfile import write_atomic
+from gatekeeper.cli.common import fail, iso, parse_time
+from gatekeeper.cli.passes import SITE_OPTION, pass_group, qr_of
+from gatekeeper.verify import SIGN_DOMAIN, PassClaims, PassFormatError, Status, parse
 
 #: A sheet is for one block or one building at a time; a typo like ``--count 5000`` should not
 #: sign thousands of passes and a 600-page PDF.
@@ -45,7 +44,7 @@ def pass_print(site_dir: Path, out: Path, count: int | None, labels: tuple[str, 
     """
     try:
         # fpdf2 is an optional extra: the gate device never prints, so it need not carry it.
-        from ..passsheet import PER_PAGE, SheetPass, render_sheet
+        from gatekeeper.admin import PER_PAGE, SheetPass, render_sheet
     except ImportError as e:
         if e.name != "fpdf":
             raise

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from ..config import _duration, load_settings
-from . import main
-from .common import emit_json, fail
+from gatekeeper.cli import main
+from gatekeeper.cli.common import emit_json, fail
+from gatekeeper.gate import load_settings
+from gatekeeper.isotime import parse_duration
 
 #: Exit status when the device was provisioned but a self-test step failed (see docs/provisioning.md).
 EXIT_SELFTEST_FAILED = 3
@@ -47,14 +48,14 @@ def _mode(hub_url: str | None, token: str | None, gate_id: str | None, bundle: P
 
 
 def _report(p, as_json: bool, pinned: bool) -> None:
-    from ..provision import show_fingerprint
-    from ..verify import PublicKey
+    from gatekeeper.gate import load_authority
+    from gatekeeper.wire import show_fingerprint
     if as_json:
         emit_json(p.to_json())
         return
     settings = load_settings(p.config)
     d = settings.device
-    authority = PublicKey.from_pem(settings.path(d.authority_key).read_bytes())
+    authority = load_authority(settings)
     click.echo(f"Provisioned gate {p.gate_id!r} (device {p.device_id}) for site {p.site_name or p.scope!r}, "
                f"scope {p.scope}")
     for what, value in [("configuration", p.config), ("device key (0600)", settings.path(d.device_key)),
@@ -110,7 +111,7 @@ def provision(hub_url: str | None, token: str | None, gate_id: str | None, bundl
     gatekeeper provision --bundle FILE --authority-fingerprint HEX [--dir DIR]
     gatekeeper provision --scan [--camera SPEC] [--dir DIR]
     """
-    from ..provision import (
+    from gatekeeper.gate.provision import (
         AuthorityPin,
         ProvisionError,
         merge,
@@ -149,9 +150,9 @@ def provision(hub_url: str | None, token: str | None, gate_id: str | None, bundl
                     raise ProvisionError(f"{bundle}: cannot read the bundle: {e.strerror}") from None
                 result = provision_bundle(data, directory, pin, overrides, **common)
             else:
-                from ..scan.frames import open_source
+                from gatekeeper.scan import open_source
                 try:
-                    seconds = float(_duration(timeout))
+                    seconds = parse_duration(timeout)
                     source = open_source(camera_spec or "picamera2", fps=10.0)
                 except ValueError as e:
                     raise click.BadParameter(str(e)) from None

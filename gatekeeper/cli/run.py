@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..config import ConfigError
-from . import main
-from .common import fail
-from .lists import CONFIG_OPTION
+from gatekeeper.cli import main
+from gatekeeper.cli.common import fail
+from gatekeeper.cli.lists import CONFIG_OPTION
+from gatekeeper.gate import ConfigError
 
 
 @main.command("run")
@@ -27,7 +27,7 @@ def run(config_path: Path, source_spec: str | None, events: str | None, exit_whe
     import logging
     import sys
 
-    from ..daemon import DaemonOptions, run_daemon
+    from gatekeeper.gate import DaemonOptions, run_daemon
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -44,9 +44,8 @@ def run(config_path: Path, source_spec: str | None, events: str | None, exit_whe
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per step.")
 def selftest(config_path: Path, as_json: bool) -> None:
     """Grab a frame, decode it, click the relay, cycle the LEDs and beep; say what worked."""
-    from ..config import load_settings
-    from ..selftest import run_selftest
-    from .common import emit_json
+    from gatekeeper.cli.common import emit_json
+    from gatekeeper.gate import load_settings, run_selftest
 
     try:
         settings = load_settings(config_path)

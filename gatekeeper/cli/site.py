@@ -6,33 +6,23 @@ from pathlib import Path
 
 import click
 
-from ..atomicfile import write_atomic
-from ..site import Site, SiteError
-from ..store import Store
-from ..verify import ListError
-from . import main
-from .common import fail
+from gatekeeper.admin import Site, SiteError
+from gatekeeper.atomicfile import write_toml
+from gatekeeper.cli import main
+from gatekeeper.cli.common import fail
+from gatekeeper.gate import Store
+from gatekeeper.verify import ListError
 
-DEVICE_CONFIG = """\
-# Device configuration made by 'gatekeeper site init' for trying the site out.
-# Every key is documented in config/gatekeeper.example.toml.
+DEVICE_HEADER = """Device configuration made by 'gatekeeper site init' for trying the site out.
+Every key is documented in config/gatekeeper.example.toml. pin_factory "mock" is gpiozero's
+MockFactory: no Pi needed."""
 
-[device]
-gate_id = "demo-gate"
-scope = "{scope}"
-store = "state/gatekeeper.db"
-authority_key = "keys/authority.pub"
-device_key = "keys/device.key"
 
-[camera]
-source = "synthetic"
-
-[gate]
-pin_factory = "mock"   # gpiozero's MockFactory: no Pi needed
-
-[display]
-port = 8080
-"""
+def device_config(scope: str) -> dict:
+    """The trial device's configuration: the site's scope, a synthetic camera, mock pins."""
+    return {"device": {"gate_id": "demo-gate", "scope": scope, "store": "state/gatekeeper.db",
+                       "authority_key": "keys/authority.pub", "device_key": "keys/device.key"},
+            "camera": {"source": "synthetic"}, "gate": {"pin_factory": "mock"}, "display": {"port": 8080}}
 
 
 @main.group()
@@ -50,7 +40,7 @@ def site_init(directory: Path, scope: str, name: str | None) -> None:
         s = Site.init(directory, scope=scope, name=name)
     except (SiteError, ValueError) as e:
         fail(str(e))
-    write_atomic(directory / "gatekeeper.toml", DEVICE_CONFIG.format(scope=scope).encode())
+    write_toml(directory / "gatekeeper.toml", device_config(scope), DEVICE_HEADER)
     with Store(directory / "state" / "gatekeeper.db", s.authority_public) as store:
         try:
             for f in (s.trust_file(), s.revocation_file()):

@@ -5,13 +5,19 @@ Classes take plain pins and timings, not the config, so that each is easy to tes
 """
 
 from gatekeeper.hw.button import OverrideButton
+from gatekeeper.hw.display import DisplayServer
 from gatekeeper.hw.gate import Gate
 from gatekeeper.hw.indicators import Indicators, Pattern
+from gatekeeper.hw.metrics import Metrics
 from gatekeeper.hw.pins import make_pin_factory
+from gatekeeper.hw.reasons import reason_text
 from gatekeeper.hw.relay import GateRelay
 from gatekeeper.hw.shutdown import install_signal_handlers
 
 __all__ = [
+    "DisplayServer",
+    "Metrics",
+    "reason_text",
     "Gate",
     "GateRelay",
     "Indicators",

@@ -67,8 +67,9 @@ def force_with_tool(pin: int, level: Level) -> str | None:
 
 def force_with_gpiozero(pin: int, level: Level, factory: str) -> bool:
     """Drive the pin with gpiozero; return the level read back (True = high)."""
-    from gatekeeper.hw.pins import make_pin_factory  # gpiozero only when it is needed
     from gpiozero import DigitalOutputDevice
+
+    from gatekeeper.hw.pins import make_pin_factory  # gpiozero only when it is needed
 
     device = DigitalOutputDevice(pin, initial_value=(level == "high"),
                                  pin_factory=make_pin_factory(factory))  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import cbor2
 
-from .keys import KID_LEN, SIG_LEN, PrivateKey, PublicKey
+from gatekeeper.verify.keys import KID_LEN, SIG_LEN, PrivateKey, PublicKey
 
 
 class ListError(ValueError):

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 import nacl.exceptions
 import nacl.signing
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 KID_LEN = 8
 SIG_LEN = 64

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import base45
 import cbor2
 
-from .keys import KID_LEN, SIG_LEN, PrivateKey
+from gatekeeper.verify.keys import KID_LEN, SIG_LEN, PrivateKey
 
 PREFIX = "GK1:"
 FORMAT_VERSION = 1

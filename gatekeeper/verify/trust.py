@@ -7,13 +7,21 @@ issuer ``{"kid": bstr(8), "key": bstr(32), "from": uint, "until": uint, "scopes"
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 import cbor2
 
-from .envelope import Envelope, ListError, field, load_body, open_envelope, seal
-from .keys import PrivateKey, PublicKey
-from .passes import MAX_TIME, scope_covers, validate_scope
+from gatekeeper.verify.envelope import (
+    Envelope,
+    ListError,
+    field,
+    load_body,
+    open_envelope,
+    seal,
+)
+from gatekeeper.verify.keys import PrivateKey, PublicKey
+from gatekeeper.verify.passes import MAX_TIME, scope_covers, validate_scope
 
 KIND = "gk-trust/1"
 

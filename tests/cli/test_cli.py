@@ -143,8 +143,8 @@ def test_check_image_written_by_pass_issue(site_dir: Path, tmp_path: Path) -> No
         pytest.skip("gatekeeper.scan.decoders.decode_file not available yet")
     png, blank = tmp_path / "p.png", tmp_path / "blank.png"
     text = issue(site_dir, "--label", "B-2", "--png", png)
-    import numpy as np
     import cv2
+    import numpy as np
     cv2.imwrite(str(blank), np.full((200, 200), 255, np.uint8))
     rows = check_json(site_dir, png, blank)
     assert rows[0] == {**rows[0], "input": str(png), "text": text, "allow": True, "reason": "ok", "label": "B-2"}
@@ -219,7 +219,7 @@ def test_lists_apply_refusals_exit_nonzero_and_change_nothing(site_dir: Path, tm
      "unknown key 'display.colour'"),
     (lambda cfg: cfg.unlink(), "no such configuration file"),
     (lambda cfg: (cfg.parent / "keys" / "authority.pub").unlink(), "authority key missing (device.authority_key)"),
-    (lambda cfg: (cfg.parent / "keys" / "authority.pub").write_text("junk"), "not an Ed25519 public key"),
+    (lambda cfg: (cfg.parent / "keys" / "authority.pub").write_text("junk"), "not a usable Ed25519 public key"),
 ])
 def test_broken_config_is_named(site_dir: Path, mutate, words: str) -> None:
     cfg = site_dir / "gatekeeper.toml"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.config import ConfigError, Settings, load_settings
+from gatekeeper.gate.config import ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "gatekeeper.example.toml"

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gatekeeper.site import DAY, Site
+from gatekeeper.admin.site import DAY, Site
 from gatekeeper.scan.synthetic import Pose, render_scene
 
 GATEKEEPER = [sys.executable, "-m", "gatekeeper"]

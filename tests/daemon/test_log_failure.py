@@ -10,8 +10,8 @@ import numpy as np
 from corekit import wait_until
 from gpiozero.pins.mock import MockFactory
 
-from gatekeeper.config import load_settings
-from gatekeeper.daemon import Daemon, DaemonOptions, EventSink
+from gatekeeper.gate.config import load_settings
+from gatekeeper.gate.daemon import Daemon, DaemonOptions, EventSink
 from gatekeeper.scan.frames import ArraySource
 from gatekeeper.scan.synthetic import Pose, render_scene
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.hw.failsafe import bcm_number, main as failsafe_main, write_record
+from gatekeeper.hw.failsafe import bcm_number, write_record
+from gatekeeper.hw.failsafe import main as failsafe_main
 
 ROOT = Path(__file__).resolve().parents[2]
 

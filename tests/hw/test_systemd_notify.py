@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from gatekeeper.systemd_notify import notify, watchdog_seconds
+from gatekeeper.gate.systemd_notify import notify, watchdog_seconds
 
 
 @pytest.mark.parametrize("abstract", [False, True])

@@ -18,9 +18,9 @@ import pytest
 import zxingcpp
 from click.testing import CliRunner, Result
 
+from gatekeeper.admin.site import Site
 from gatekeeper.cli import main
-from gatekeeper.site import Site
-from gatekeeper.store import Store
+from gatekeeper.gate.store import Store
 from gatekeeper.verify import Clock, Policy, Reason, decide, parse
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None,
@@ -156,6 +156,6 @@ def test_bad_label_is_a_usage_error(tmp_path: Path, site: Site) -> None:
 
 def test_missing_fpdf2_says_what_to_install(tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "fpdf", None)  # import fpdf now fails as if it were not installed
-    monkeypatch.delitem(sys.modules, "gatekeeper.passsheet", raising=False)
+    monkeypatch.delitem(sys.modules, "gatekeeper.admin.passsheet", raising=False)
     r = CliRunner().invoke(main, ["pass", "print", "--site", str(site.root), "--out", str(tmp_path / "x.pdf")])
     assert r.exit_code == 1 and "gatekeeper[print]" in r.output, r.output

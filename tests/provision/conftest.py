@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.site import Site
+from gatekeeper.admin.site import Site
 from tests.sync.hubkit import HubProcess
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from gatekeeper.cli import main
-from gatekeeper.sync.hubstore import HubStore
+from gatekeeper.hub.store import HubStore
 from tests.sync.hubkit import HubProcess
 
 #: A gate with no Pi: synthetic camera scenes and gpiozero's MockFactory pins.

@@ -9,14 +9,14 @@ from pathlib import Path
 import cbor2
 import pytest
 
-from gatekeeper.checkpoint import load_authority
-from gatekeeper.config import load_settings
-from gatekeeper.provision import fingerprint, make_bundle
-from gatekeeper.site import DAY, Site
-from gatekeeper.sync.device import load_device_key
-from gatekeeper.sync.updater import Updater
+from gatekeeper.admin.site import DAY, Site
+from gatekeeper.gate.checkpoint import load_authority
+from gatekeeper.gate.config import load_settings
+from gatekeeper.gate.sync import load_device_key
+from gatekeeper.gate.updater import Updater
 from gatekeeper.verify import PrivateKey
 from gatekeeper.verify.envelope import open_envelope
+from gatekeeper.wire import fingerprint, make_bundle
 from tests.provision.kit import NO_PI, gk, hub_devices, json_out, mode, tree
 from tests.sync.hubkit import HubProcess
 

@@ -12,19 +12,19 @@ import numpy as np
 import pytest
 import segno
 
-from gatekeeper.config import load_settings
-from gatekeeper.provision import (
+from gatekeeper.admin.site import Site
+from gatekeeper.gate.config import load_settings
+from gatekeeper.gate.sync import load_device_key
+from gatekeeper.scan.decoders import decode_file
+from gatekeeper.verify import PrivateKey
+from gatekeeper.verify.envelope import open_envelope
+from gatekeeper.wire import (
     ENROL_QR_PREFIX,
     ProvisionError,
     fingerprint,
     make_bundle,
     parse_enrolment_qr,
 )
-from gatekeeper.scan.decoders import decode_file
-from gatekeeper.site import Site
-from gatekeeper.sync.device import load_device_key
-from gatekeeper.verify import PrivateKey
-from gatekeeper.verify.envelope import open_envelope
 from tests.provision.kit import gk, hub_devices, json_out, tree
 from tests.sync.hubkit import HubProcess
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.checkpoint import load_authority
-from gatekeeper.config import load_settings
-from gatekeeper.provision import ProvisionError, fingerprint, provision_online
-from gatekeeper.site import DAY, Site
-from gatekeeper.sync.device import load_device_key
-from gatekeeper.sync.updater import Updater
+from gatekeeper.admin.site import DAY, Site
+from gatekeeper.gate.checkpoint import load_authority
+from gatekeeper.gate.config import load_settings
+from gatekeeper.gate.provision import ProvisionError, provision_online
+from gatekeeper.gate.sync import load_device_key
+from gatekeeper.gate.updater import Updater
+from gatekeeper.wire import fingerprint
 from tests.provision.kit import NO_PI, gk, hub_devices, json_out, mode, token, tree
 from tests.sync.hubkit import HubProcess, free_port
 

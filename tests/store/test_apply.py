@@ -12,14 +12,21 @@ from pathlib import Path
 import cbor2
 import numpy as np
 import pytest
+from corekit import SCOPE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corekit import SCOPE
-from gatekeeper.site import DAY, Site
-from gatekeeper.store import SCHEMA_VERSION, Store
+from gatekeeper.admin.site import DAY, Site
+from gatekeeper.gate.store import SCHEMA_VERSION, Store
 from gatekeeper.verify import (
-    EntryState, Issuer, ListError, PrivateKey, RevocationList, TrustList, load_revocation_list, pack_entries,
+    EntryState,
+    Issuer,
+    ListError,
+    PrivateKey,
+    RevocationList,
+    TrustList,
+    load_revocation_list,
+    pack_entries,
     pack_ids,
 )
 from gatekeeper.verify.envelope import seal
@@ -245,7 +252,7 @@ def big_snapshot(n: int, version: int, issued_at: int, seed: int = 1) -> Revocat
 CHILD = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from gatekeeper.store import Store
+    from gatekeeper.gate.store import Store
     from gatekeeper.verify import PublicKey
     store = Store(sys.argv[1], PublicKey.from_pem(Path(sys.argv[2]).read_bytes()))
     told = []

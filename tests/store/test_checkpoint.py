@@ -6,11 +6,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from corekit import SCOPE
-from gatekeeper.checkpoint import Checkpoint
-from gatekeeper.site import DAY, Site
-from gatekeeper.verify import EntryState, ListError, Reason, RevocationList, TrustList, pack_entries, parse
+
+from gatekeeper.admin.site import DAY, Site
+from gatekeeper.gate.checkpoint import Checkpoint
+from gatekeeper.verify import (
+    EntryState,
+    ListError,
+    Reason,
+    RevocationList,
+    TrustList,
+    pack_entries,
+    parse,
+)
 
 CONFIG = """
 [device]

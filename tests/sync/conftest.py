@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from hubkit import HubProcess, PgCluster, pg_bin
 
-from gatekeeper.site import Site
-from gatekeeper.sync.hubstore import HubStore
+from gatekeeper.admin.site import Site
+from gatekeeper.hub.store import HubStore
 
 
 @pytest.fixture(scope="session")

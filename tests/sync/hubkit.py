@@ -13,14 +13,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from gatekeeper.config import DeviceSettings, Settings, SyncSettings
-from gatekeeper.site import Site
-from gatekeeper.store import Store
-from gatekeeper.sync.boot import boot_id
-from gatekeeper.sync.enrolment import enrol
-from gatekeeper.sync.hubprocess import HubProcess, free_port
-from gatekeeper.sync.hubstore import HubStore
+from gatekeeper.admin.site import Site
+from gatekeeper.gate.boot import boot_id
+from gatekeeper.gate.config import DeviceSettings, Settings, SyncSettings
+from gatekeeper.gate.enrolment import enrol
+from gatekeeper.gate.store import Store
+from gatekeeper.hub.process import HubProcess, free_port
+from gatekeeper.hub.store import HubStore
 from gatekeeper.verify import PrivateKey
+from gatekeeper.wire import PassageRow
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
@@ -148,20 +149,24 @@ def enrolled_device(tmp_path: Path, site: Site, hub: HubProcess, gate_id: str = 
     return dev
 
 
-def log_row(at: float | None = None, pass_id: str | None = "ab" * 12, allow: bool = True, **extra) -> dict:
+def log_row(at: float | None = None, pass_id: str | None = "ab" * 12, allow: bool = True, *, validate: bool = True,
+            **extra) -> PassageRow:
+    """A passage-log row as the daemon writes it; ``validate=False`` builds one the protocol refuses."""
     t = time.time() if at is None else at
-    row = {"kind": "scan", "allow": int(allow), "reason": "ok" if allow else "revoked", "pass_id": pass_id,
+    row = {"kind": "scan", "allow": allow, "reason": "ok" if allow else "revoked", "pass_id": pass_id,
            "issuer": "00" * 8, "scope": "demo", "status": "green", "label": "A-101", "at": t, "wall": t,
            "mono": time.monotonic(), "boot_id": boot_id(), "clock_trusted": 1, "list_stale": 0, "list_version": 1,
            "latency_ms": 2.5}
     row.update(extra)
-    return row
+    return PassageRow(**row) if validate else PassageRow.model_construct(**row)
 
 
 def fill_log(store: Store, n: int, start: float | None = None) -> None:
     """``n`` rows in one transaction (the daemon writes one at a time; tests need volume fast)."""
     base = time.time() - n * 0.01 if start is None else start
-    rows = [log_row(at=base + i * 0.01, pass_id=f"{i:024x}") for i in range(n)]
+    rows = [log_row(at=base + i * 0.01, pass_id=f"{i:024x}").columns() for i in range(n)]
+    for r in rows:
+        del r["seq"]
     cols = list(rows[0])
     with store._tx():
         store.conn.executemany(f"INSERT INTO passage_log ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",

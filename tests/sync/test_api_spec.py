@@ -17,9 +17,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from gatekeeper.sync.hub import app_from, openapi_json
-from gatekeeper.sync.hubstore import HubStore
-from gatekeeper.sync.protocol import sign_request
+from gatekeeper.hub.app import app_from, openapi_json
+from gatekeeper.hub.store import HubStore
+from gatekeeper.wire.protocol import sign_request
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
@@ -31,7 +31,7 @@ def test_checked_in_spec_matches_the_app(tmp_path):
 
 @pytest.fixture(scope="module")
 def fuzz_hub(tmp_path_factory):
-    from gatekeeper.site import Site
+    from gatekeeper.admin.site import Site
     root = tmp_path_factory.mktemp("fuzz")
     site = Site.init(root / "site", now=time.time() - 3600)
     hub = HubProcess(str(root / "hub.db"), site.root).start()

@@ -8,7 +8,7 @@ from email.utils import formatdate
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gatekeeper.sync.backoff import (
+from gatekeeper.gate.backoff import (
     MAX_RETRY_AFTER_S,
     full_jitter,
     next_delay,

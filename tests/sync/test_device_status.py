@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from hubkit import enrolled_device, fill_log, log_row
 
+from gatekeeper.gate import Updater, Uploader, uploader
+from gatekeeper.gate.uploader import unacknowledged
+from gatekeeper.hub.store import HubStore
 from gatekeeper.hw.display import DisplayServer
-from gatekeeper.sync import Updater, Uploader, uploader
-from gatekeeper.sync.hubstore import HubStore
-from gatekeeper.sync.uploader import unacknowledged
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -80,7 +80,7 @@ def test_full_disk_is_an_alarm_and_the_backlog_drains_after(hub, site, small_dis
 def test_status_page_shows_parked_rows_and_list_updates(hub, site, tmp_path, sqlite_url):
     dev = enrolled_device(tmp_path, site, hub)
     with dev.store() as s:
-        s.log(log_row(label="x" * 300))  # the hub refuses it: parked
+        s.log(log_row(label="x" * 300, validate=False))  # the hub refuses it: parked
     up, lists = Uploader(*dev.sync_args()), Updater(*dev.sync_args())
     assert up.run_once().outcome == "quarantined"
     lists.poll_once()

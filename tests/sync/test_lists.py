@@ -7,9 +7,9 @@ import time
 import httpx
 from hubkit import CountingRelay, HubProcess, enrolled_device, log_row
 
-from gatekeeper.checkpoint import Checkpoint
-from gatekeeper.sync import Updater, Uploader
-from gatekeeper.sync.hubstore import HubStore
+from gatekeeper.gate import Updater, Uploader
+from gatekeeper.gate.checkpoint import Checkpoint
+from gatekeeper.hub.store import HubStore
 from gatekeeper.verify import Reason, parse
 
 

@@ -6,8 +6,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from gatekeeper.config import SyncSettings
-from gatekeeper.sync.part import SyncPart
+from gatekeeper.gate.config import SyncSettings
+from gatekeeper.gate.syncpart import SyncPart
 from gatekeeper.verify import PrivateKey
 
 

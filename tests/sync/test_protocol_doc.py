@@ -8,10 +8,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gatekeeper.sync.batch import Batch
-from gatekeeper.sync.hub import app_from
-from gatekeeper.sync.protocol import b64, sign_request, signed_message
+from gatekeeper.hub.app import app_from
 from gatekeeper.verify import PrivateKey
+from gatekeeper.wire.batch import Batch
+from gatekeeper.wire.protocol import b64, sign_request, signed_message
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "sync-protocol.md").read_text()
@@ -36,7 +36,7 @@ def test_endpoint_table_is_the_apps_routes(tmp_path):
 
 def test_error_table_is_every_refusal_in_the_code():
     raised = set()
-    for src in (ROOT / "gatekeeper" / "sync").glob("*.py"):
+    for src in [*(ROOT / "gatekeeper" / "hub").rglob("*.py"), *(ROOT / "gatekeeper" / "wire").rglob("*.py")]:
         raised |= {(int(s), c) for s, c in re.findall(r'RefusedError\((\d+), "([a-z_]+)"', src.read_text())}
     documented = set()
     for status, codes in re.findall(r"^\| ([\d, ]+) \| (`[^|]*`) \|", section("Error codes"), re.MULTILINE):

@@ -12,17 +12,17 @@ import httpx
 import pytest
 from hubkit import enrolled_device, log_row, make_device
 
-from gatekeeper.sync import Uploader
-from gatekeeper.sync.batch import encode_batch, take_within
-from gatekeeper.sync.hubstore import HubStore
-from gatekeeper.sync.protocol import (
+from gatekeeper.gate import Uploader
+from gatekeeper.hub.store import HubStore
+from gatekeeper.verify import PrivateKey
+from gatekeeper.wire.batch import encode_batch, take_within
+from gatekeeper.wire.protocol import (
     H_HUB_TIME,
     H_SIGNATURE,
     PATH_LOG,
     b64,
     sign_request,
 )
-from gatekeeper.verify import PrivateKey
 
 
 def batch_body(n: int = 3, prev: int = 0) -> bytes:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corekit import SCOPE, T0
-from gatekeeper.site import DAY, Site
+from gatekeeper.admin import DAY, Site
 from gatekeeper.verify import (
     PRECEDENCE, Clock, Entry, EntryState, Issuer, Policy, PrivateKey, Reason, SitePolicy, Status, TrustList,
     decide, scope_covers,

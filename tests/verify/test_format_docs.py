@@ -7,12 +7,25 @@ from pathlib import Path
 
 import cbor2
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gatekeeper.verify import (
-    Clock, Issuer, PassClaims, Policy, PrivateKey, RevocationList, Status, TrustList, decide, issue,
-    load_revocation_list, load_trust_list, pack_entries, pack_ids, parse,
+    Clock,
+    Issuer,
+    PassClaims,
+    Policy,
+    PrivateKey,
+    RevocationList,
+    Status,
+    TrustList,
+    decide,
+    issue,
+    load_revocation_list,
+    load_trust_list,
+    pack_entries,
+    pack_ids,
+    parse,
 )
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -12,7 +12,7 @@ from corekit import SCOPE, T0
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatekeeper.site import DAY
+from gatekeeper.admin import DAY
 from gatekeeper.verify import (
     MAX_ISSUER_VERSION_STEP,
     Entry,

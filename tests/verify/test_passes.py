@@ -8,12 +8,22 @@ import base45
 import cbor2
 import pytest
 import segno
+from corekit import SCOPE, T0, issue_pass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corekit import SCOPE, T0, issue_pass
 from gatekeeper.verify import (
-    Clock, PassClaims, PassFormatError, Policy, PrivateKey, PublicKey, Status, TrustList, decide, issue, key_id,
+    Clock,
+    PassClaims,
+    PassFormatError,
+    Policy,
+    PrivateKey,
+    PublicKey,
+    Status,
+    TrustList,
+    decide,
+    issue,
+    key_id,
     parse,
 )
 from gatekeeper.verify.passes import MAX_TEXT, PREFIX, SIGN_DOMAIN

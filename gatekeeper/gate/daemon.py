@@ -1,0 +1,289 @@
+"""``gatekeeper run``: the one place that ties the parts together.
+
+frame source -> decoder loop -> checkpoint (decision core + store) -> passage log -> gate,
+display and events; uploader and updater in the background. ``scan``, ``hw`` and ``sync`` never
+import each other: only this module knows them all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from gatekeeper.gate.boot import boot_id
+from gatekeeper.gate.checkpoint import Checkpoint, load_authority, policy_of
+from gatekeeper.gate.config import Settings, load_settings
+from gatekeeper.gate.parts import build_gate, camera_source
+from gatekeeper.gate.store import Store
+from gatekeeper.gate.systemd_notify import notify, watchdog_seconds
+from gatekeeper.hw import DisplayServer, Gate, Metrics, install_signal_handlers
+from gatekeeper.isotime import iso
+from gatekeeper.scan import FrameLoop, FrameSource, Presentation, build_decoder
+from gatekeeper.verify import Decision, Reason
+from gatekeeper.wire import PassageRow
+
+log = logging.getLogger("gatekeeper.daemon")
+
+
+class EventSink:
+    """Where events go: JSON lines on a stream (``--events json``), or log lines."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[dict], None]] = []
+
+    def listen(self, fn: Callable[[dict], None]) -> None:
+        """Also hand every event to ``fn`` (the demo's live view)."""
+        self._listeners.append(fn)
+
+    def emit(self, event: dict) -> None:
+        if self.stream is not None:
+            line = json.dumps(event, ensure_ascii=False)
+            with self._lock:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+        else:
+            log.info("%s", " ".join(f"{k}={v}" for k, v in event.items()))
+        for fn in self._listeners:
+            fn(event)
+
+
+@dataclass
+class DaemonOptions:
+    """What ``gatekeeper run`` may override, and what tests and the demo inject."""
+
+    source_spec: str | None = None
+    exit_when_done: bool = False
+    source: FrameSource | None = None  # injected: the demo's scripted scene
+    pin_factory: Any = None  # injected: a MockFactory the demo drives
+    sync: bool = True
+    extra_threads: list[Callable[[threading.Event], None]] = field(default_factory=list)
+
+
+class Daemon:
+    """The gate daemon. :meth:`run` blocks until stopped; :meth:`stop` may be called from anywhere."""
+
+    def __init__(self, settings: Settings, events: EventSink, options: DaemonOptions | None = None,
+                 config_path: Path | None = None) -> None:
+        self.settings = settings
+        self.events = events
+        self.options = options or DaemonOptions()
+        self.config_path = config_path
+        self.metrics = Metrics()
+        self.stopping = threading.Event()
+        self.ready = threading.Event()
+        self._decide_lock = threading.Lock()  # one decision (and its log row) at a time
+        self._boot_id = boot_id()
+        self._frames = 0
+        self._fps = 0.0
+        self._fps_window = (time.monotonic(), 0)
+        self._last_ping = 0.0
+        self._watchdog = watchdog_seconds()
+        self.checkpoint: Checkpoint | None = None
+        self.gate: Gate | None = None
+        self.display: DisplayServer | None = None
+        self.loop: FrameLoop | None = None
+        self.sync_parts: list[Any] = []
+        self.log_alarm: str | None = None  # set when a passage-log write failed; shown on /status
+
+    # --- the decision path (runs on the decode thread) ------------------------------------------
+    def on_presentation(self, p: Presentation) -> None:
+        """Decide a presented code, log it durably, then act: the order that loses nothing."""
+        assert self.checkpoint is not None and self.gate is not None
+        with self._decide_lock:
+            d = self.checkpoint.decide(p.payload)
+            decision_ms = (time.monotonic() - p.captured_at) * 1000
+            try:
+                seq = self._log("scan", d, decision_ms)
+            except (sqlite3.Error, OSError) as e:
+                self._unrecorded("scan", d, e)
+                return
+            latency_ms = (time.monotonic() - p.captured_at) * 1000  # frame to relay command, log included
+            self.events.emit({"event": "decision", "seq": seq, "allow": d.allow, "reason": d.reason.value,
+                              "pass_id": d.pass_id, "label": d.label, "latency_ms": round(latency_ms, 3),
+                              "decision_ms": round(decision_ms, 3), "decode_ms": round(p.decode_ms, 3),
+                              "clock_trusted": d.clock_trusted, "list_stale": d.list_stale})
+            self.gate.show(d.allow)
+        self.metrics.count_decision(d.reason.value)
+        if self.display is not None:
+            self.display.publish({"allow": d.allow, "reason": d.reason.value, "pass_id": d.pass_id,
+                                  "label": d.label, "at": iso(d.at), "latency_ms": round(latency_ms, 1)})
+
+    def on_manual(self) -> None:
+        """The volunteer pressed the override: log it as a manual decision, then open once."""
+        assert self.checkpoint is not None and self.gate is not None
+        with self._decide_lock:
+            clock = self.checkpoint.clock()
+            d = Decision(True, Reason.MANUAL, clock.now, clock.trusted, False)
+            try:
+                seq: int | None = self._log("manual", d, None)
+            except (sqlite3.Error, OSError) as e:
+                # The volunteer stands at the gate and decided: open, and raise the alarm loudly.
+                self._unrecorded("manual", d, e)
+                seq = None
+            self.events.emit({"event": "manual", "seq": seq, "allow": True, "reason": "manual"})
+            self.gate.open_manual()
+        self.metrics.count_decision("manual")
+        if self.display is not None:
+            self.display.publish({"allow": True, "reason": "manual", "at": iso(d.at)})
+
+    def _unrecorded(self, kind: str, d: Decision, error: Exception) -> None:
+        """The passage log could not be written (a full or failing disk). A scanned pass is then
+        refused, whatever its decision: nothing opens that is not on record. The daemon goes on."""
+        log.error("passage log write failed (%s decision %s not recorded): %s", kind, d.reason.value, error)
+        self.log_alarm = f"passage log write failed: {error}"
+        self.events.emit({"event": "alarm", "alarm": "log_failed", "kind": kind, "reason": d.reason.value,
+                          "message": str(error)})
+        if kind == "scan":
+            self.gate.show(False)
+            if self.display is not None:
+                self.display.publish({"allow": False, "reason": "log_failed", "at": iso(d.at)})
+
+    def _log(self, kind: str, d: Decision, latency_ms: float | None) -> int:
+        assert self.checkpoint is not None
+        store = self.checkpoint.store
+        return store.log(PassageRow(
+            kind=kind, allow=d.allow, reason=d.reason.value, pass_id=d.pass_id, issuer=d.issuer, scope=d.scope,
+            status=d.status, label=d.label, at=d.at, wall=time.time(), mono=time.monotonic(),
+            boot_id=self._boot_id, clock_trusted=d.clock_trusted, list_stale=d.list_stale,
+            list_version=self.checkpoint.list_version, latency_ms=latency_ms))
+
+    def on_frame(self, stats: Any) -> None:
+        """Every decoded frame: frame rate, decode time, and the watchdog ping from the loop itself."""
+        now = time.monotonic()
+        self._frames += 1
+        start, count = self._fps_window
+        if now - start >= 2.0:
+            self._fps = (self._frames - count) / (now - start)
+            self._fps_window = (now, self._frames)
+        decode_ms = getattr(stats, "decode_ms", None)
+        if decode_ms is not None:
+            self.metrics.observe_decode(decode_ms / 1000)
+        if self._watchdog and now - self._last_ping >= self._watchdog / 3:
+            self._last_ping = now
+            notify("WATCHDOG=1")
+
+    def _on_gate(self, state: str) -> None:
+        self.metrics.set_gauge("gate_open", state == "open")
+        self.events.emit({"event": "gate", "state": state})
+
+    # --- health -----------------------------------------------------------------------------------
+    def status(self) -> dict:
+        """The device's health, for /status, the display footer and the demo."""
+        assert self.checkpoint is not None
+        # the uploader's watermark; sync loads lazily
+        from gatekeeper.gate.uploader import unacknowledged
+        with Store(self.checkpoint.store.path, self.checkpoint.store.authority) as store:
+            s = store.list_status()
+            clock = Checkpoint(self.settings, store).clock()
+            backlog = unacknowledged(store)
+        age = None if s.revocation_checked_at is None else max(0.0, clock.now - s.revocation_checked_at)
+        out = {
+            "gate_id": self.settings.device.gate_id, "scope": self.settings.device.scope,
+            "list_age_seconds": age, "list_stale": age is None or age > self.settings.policy.max_list_age,
+            "trust_version": s.trust_version, "revocation_version": s.revocation_version,
+            "revocation_entries": s.revocation_entries, "clock_trusted": clock.trusted,
+            "time_floor": iso(s.time_floor), "log_backlog": backlog, "frame_rate": round(self._fps, 1),
+            "gate_open": bool(self.gate and self.gate.is_open),
+            "camera_ok": self._camera_ok(), "log_alarm": self.log_alarm,
+        }
+        for part in self.sync_parts:
+            out.update(part.status())
+        for key in ("frame_rate", "log_backlog", "list_age_seconds", "clock_trusted", "gate_open"):
+            self.metrics.set_gauge(key, out[key])
+        return out
+
+    def _camera_ok(self) -> bool:
+        last = getattr(self.loop, "last_frame_at", None)
+        return last is not None and time.monotonic() - last < max(2.0, 2 * self.settings.camera.reopen_after)
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the configuration's policy; lists are re-read from the store on every decision."""
+        if self.config_path is None or self.checkpoint is None:
+            return
+        try:
+            new = load_settings(self.config_path)
+        except Exception as e:  # a broken config on reload keeps the running one
+            log.error("reload refused, keeping the running configuration: %s", e)
+            return
+        self.checkpoint.policy = policy_of(new)
+        self.settings = new
+        log.info("reloaded policy from %s (camera, pins and ports change on restart only)", self.config_path)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    # --- life cycle -------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Start every part, serve until stopped (or done), and leave the relay in its fail state."""
+        st = self.settings
+        self.checkpoint = Checkpoint(st, Store(st.path(st.device.store), load_authority(st)))
+        state_dir = os.environ.get("STATE_DIRECTORY")
+        self.gate = build_gate(st, self.on_manual, self.options.pin_factory,
+                               Path(state_dir) / "failsafe.json" if state_dir else None)
+        try:
+            self.gate.on_state(self._on_gate)
+            if st.display.enabled:
+                self.display = DisplayServer(st.display.bind, st.display.port, status=self.status,
+                                             metrics=self.metrics.render)
+                self.display.start()
+                log.info("display on %s", self.display.url)
+            source = self.options.source or camera_source(st, self.options.source_spec)
+            self.loop = FrameLoop(source, build_decoder(list(st.scan.decoders)), self.on_presentation,
+                                  cooldown_s=st.scan.cooldown, gap_s=st.scan.gap, on_frame=self.on_frame,
+                                  reopen_after_s=st.camera.reopen_after)
+            self.loop.start()
+            threads = [threading.Thread(target=fn, args=(self.stopping,), daemon=True, name=fn.__name__)
+                       for fn in self._background()]
+            for t in threads:
+                t.start()
+            self.ready.set()
+            notify("READY=1")
+            self.events.emit({"event": "ready", "display": self.display.url if self.display else None})
+            while not self.stopping.wait(0.05):
+                if self.options.exit_when_done and self.loop.done and not self.gate.is_open:
+                    break
+        finally:
+            notify("STOPPING=1")
+            self.stopping.set()
+            try:
+                if self.loop is not None:
+                    self.loop.stop()
+            finally:
+                self.gate.close()  # the relay's fail state first, whatever else fails
+                if self.display is not None:
+                    self.display.stop()
+                self.checkpoint.close()
+        self.events.emit({"event": "stopped"})
+        return 0
+
+    def _background(self) -> list[Callable[[threading.Event], None]]:
+        fns = list(self.options.extra_threads)
+        if self.options.sync and self.settings.sync.hub_url:
+            # imported only when a hub is configured
+            from gatekeeper.gate.sync import make_sync_parts
+            self.sync_parts = make_sync_parts(self.settings)
+            fns += [part.run for part in self.sync_parts]
+        return fns
+
+
+def run_daemon(config_path: Path, options: DaemonOptions, events_json: bool) -> int:
+    """``gatekeeper run``: load the configuration, install the signal handlers, run."""
+    settings = load_settings(config_path)
+    sink = EventSink(sys.stdout if events_json else None)
+    daemon = Daemon(settings, sink, options, config_path)
+    restore = install_signal_handlers(daemon.stop, reload=daemon.reload, interrupt=False)
+    try:
+        return daemon.run()
+    finally:
+        restore()

@@ -1,0 +1,308 @@
+"""The device store: one SQLite file holding the cached lists, the passage log and small state.
+
+WAL with ``synchronous=FULL`` on every connection: a committed row survives a power cut, and a
+crash mid-transaction leaves the previous state. Lists are applied in one transaction each.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import sqlite_utils
+
+from gatekeeper.verify import (
+    REVOCATION_KIND,
+    TRUST_KIND,
+    Entry,
+    EntryState,
+    ListError,
+    PublicKey,
+    RevocationList,
+    TrustList,
+    check_signer_bounds,
+    load_revocation_list,
+    load_trust_list,
+    open_envelope,
+)
+from gatekeeper.wire import PassageRow, column_sql
+
+SCHEMA_VERSION = 1
+
+
+def _migrate_1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["trust_list"].create({"id": int, "version": int, "issued_at": int, "data": bytes}, pk="id")
+    db.execute("CREATE TABLE revocations (pass_id BLOB PRIMARY KEY, state INTEGER NOT NULL, "
+               "since INTEGER NOT NULL) WITHOUT ROWID")
+    # seq: the device-local sequence, never reused; the other columns are PassageRow's fields.
+    db.execute("CREATE TABLE passage_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+               + ", ".join(column_sql(portable=False)) + ")")
+
+
+#: Migrations by the schema version they produce; a newer release appends, never edits.
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migrate_1}
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an applied list changed."""
+
+    kind: str  # "trust", "revocations-full", "revocations-delta"
+    version: int
+    issued_at: int
+    entries: int
+    lifted: int = 0
+
+
+@dataclass(frozen=True)
+class ListStatus:
+    """The cached lists at a glance, for the display, /status and the CLI."""
+
+    trust_version: int | None
+    revocation_version: int | None
+    revocation_issued_at: int | None
+    revocation_checked_at: float | None
+    revocation_entries: int
+    time_floor: float
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open the database with the pragmas every connection needs."""
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class Store:
+    """The device's SQLite store. One instance per thread that uses it (connections are not shared)."""
+
+    def __init__(self, path: str | Path, authority: PublicKey) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.authority = authority
+        self.conn = connect(self.path)
+        self.db = sqlite_utils.Database(self.conn)
+        self._lock = threading.Lock()
+        self._migrate()
+        self._trust: TrustList | None = None
+        self._trust_version: int | None = -1  # -1: not loaded yet
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- schema ---------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        if self._schema_version() == SCHEMA_VERSION:
+            return  # the common case takes no write lock
+        with self._tx():
+            have = self._schema_version()
+            if have > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path}: database schema {have} is newer than this release ({SCHEMA_VERSION}); "
+                    "upgrade gatekeeper or restore a matching backup")
+            for v in range(have + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[v](self.db)
+                self._set("schema_version", v)
+
+    def _schema_version(self) -> int:
+        if "meta" not in self.db.table_names():
+            return 0
+        return int(self._get("schema_version") or 0)
+
+    # --- small state ----------------------------------------------------------------------------
+    def _get(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set(self, key: str, value: object) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(value)))
+
+    def get_state(self, key: str) -> str | None:
+        """A small piece of named state (sync watermarks and the like)."""
+        return self._get(key)
+
+    def set_state(self, key: str, value: object) -> None:
+        with self._tx():
+            self._set(key, value)
+
+    def _tx(self):
+        return _Transaction(self.conn, self._lock)
+
+    @property
+    def time_floor(self) -> float:
+        """The newest signed time this device has accepted: the clock is never trusted below it."""
+        return float(self._get("time_floor") or 0)
+
+    def raise_time_floor(self, t: float) -> None:
+        """Move the floor up to ``t``; never down."""
+        with self._tx():
+            self._raise_floor(t)
+
+    def _raise_floor(self, t: float) -> None:
+        if t > self.time_floor:
+            self._set("time_floor", t)
+
+    # --- lists ----------------------------------------------------------------------------------
+    def trust_list(self) -> TrustList | None:
+        """The cached trust list (verified when it was applied; re-verified once per process)."""
+        row = self.conn.execute("SELECT version FROM trust_list WHERE id=1").fetchone()
+        version = row[0] if row else None
+        if version != self._trust_version:
+            data = self.conn.execute("SELECT data FROM trust_list WHERE id=1").fetchone()
+            self._trust = load_trust_list(data[0], self.authority) if data else None
+            self._trust_version = version
+        return self._trust
+
+    def lookup(self, pass_id: bytes) -> Entry | None:
+        """The revocation entry of ``pass_id``, or None: one primary-key read."""
+        row = self.conn.execute("SELECT state, since FROM revocations WHERE pass_id=?", (pass_id,)).fetchone()
+        return Entry(pass_id, EntryState(row[0]), row[1]) if row else None
+
+    def list_status(self) -> ListStatus:
+        meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())  # one read: a few rows
+        g = meta.get
+        rv = g("revocation_version")
+        return ListStatus(
+            trust_version=int(g("trust_version")) if g("trust_version") else None,
+            revocation_version=int(rv) if rv else None,
+            revocation_issued_at=int(g("revocation_issued_at")) if rv else None,
+            revocation_checked_at=float(g("revocation_checked_at")) if rv else None,
+            revocation_entries=int(g("revocation_entries") or 0),
+            time_floor=float(g("time_floor") or 0),
+        )
+
+    def confirm_revocations_current(self, at: float) -> None:
+        """Record that the hub confirmed, at trusted time ``at``, that the cached list is the newest."""
+        with self._tx():
+            cur = float(self._get("revocation_checked_at") or 0)
+            if at > cur:
+                self._set("revocation_checked_at", at)
+
+    def apply_list(self, data: bytes) -> ApplyResult:
+        """Verify and apply one signed list file, atomically. :class:`ListError` says why it is refused.
+
+        Refused (and nothing changed): a bad signature, a version not newer than the cached one,
+        a delta whose base is not the cached version, or malformed content.
+        """
+        # Only the kind is kept: holding the whole envelope while the loader opens the file again
+        # would keep a second copy of a large body alive (21 MB at a million entries) for nothing.
+        kind = open_envelope(data).kind
+        if kind == TRUST_KIND:
+            return self._apply_trust(data)
+        if kind == REVOCATION_KIND:
+            return self._apply_revocations(load_revocation_list(data, self.authority, self.trust_list()))
+        raise ListError(f"unknown list kind {kind!r}")
+
+    def _apply_trust(self, data: bytes) -> ApplyResult:
+        tl = load_trust_list(data, self.authority)
+        with self._tx():
+            cur = self._get("trust_version")
+            if cur is not None and tl.version <= int(cur):
+                raise ListError(f"trust list version {tl.version} is not newer than the cached version {cur} "
+                                "(rollback refused)")
+            self.conn.execute("INSERT OR REPLACE INTO trust_list(id, version, issued_at, data) VALUES (1,?,?,?)",
+                              (tl.version, tl.issued_at, bytes(data)))
+            self._set("trust_version", tl.version)
+            self._raise_floor(tl.issued_at)
+        return ApplyResult("trust", tl.version, tl.issued_at, len(tl.issuers))
+
+    def _apply_revocations(self, rl: RevocationList) -> ApplyResult:
+        with self._tx():
+            cur = self._get("revocation_version")
+            cur_v = int(cur) if cur is not None else None
+            if cur_v is not None and rl.version <= cur_v:
+                raise ListError(f"revocation list version {rl.version} is not newer than the cached version "
+                                f"{cur_v} (rollback refused)")
+            check_signer_bounds(rl, cur_v, self.lookup)
+            if rl.is_delta:
+                if rl.base != cur_v:
+                    raise ListError(f"delta {rl.base}->{rl.version} does not fit the cached version "
+                                    f"{cur_v if cur_v is not None else 'none'}: apply a full snapshot")
+                self.conn.executemany("INSERT OR REPLACE INTO revocations(pass_id, state, since) VALUES (?,?,?)",
+                                      rl.iter_entries())
+                self.conn.executemany("DELETE FROM revocations WHERE pass_id=?", ((i,) for i in rl.iter_lifted()))
+            else:
+                # A fresh table filled in key order and swapped in is much faster than a mass DELETE.
+                self.conn.execute("DROP TABLE IF EXISTS revocations_next")
+                self.conn.execute("CREATE TABLE revocations_next (pass_id BLOB PRIMARY KEY, state INTEGER NOT NULL,"
+                                  " since INTEGER NOT NULL) WITHOUT ROWID")
+                self.conn.executemany("INSERT INTO revocations_next(pass_id, state, since) VALUES (?,?,?)",
+                                      rl.iter_entries())
+                self.conn.execute("DROP TABLE revocations")
+                self.conn.execute("ALTER TABLE revocations_next RENAME TO revocations")
+            self._set("revocation_version", rl.version)
+            count = len(rl) if not rl.is_delta else self.conn.execute("SELECT count(*) FROM revocations").fetchone()[0]
+            self._set("revocation_entries", count)
+            self._set("revocation_issued_at", rl.issued_at)
+            cur_checked = float(self._get("revocation_checked_at") or 0)
+            self._set("revocation_checked_at", max(cur_checked, rl.issued_at))
+            self._raise_floor(rl.issued_at)
+        kind = "revocations-delta" if rl.is_delta else "revocations-full"
+        return ApplyResult(kind, rl.version, rl.issued_at, len(rl), len(rl.lifted) // 12)
+
+    # --- passage log ----------------------------------------------------------------------------
+    def log(self, row: PassageRow) -> int:
+        """Append one passage-log row, durably (fsync'd), and return its sequence number."""
+        values = row.columns()
+        del values["seq"]  # assigned here: the next number, never reused
+        cols = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        with self._tx():
+            cur = self.conn.execute(f"INSERT INTO passage_log ({cols}) VALUES ({marks})", tuple(values.values()))
+        return int(cur.lastrowid)
+
+    def log_rows(self, after_seq: int, limit: int) -> list[dict]:
+        """Passage-log rows with ``seq > after_seq``, oldest first."""
+        cur = self.conn.execute("SELECT * FROM passage_log WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def last_seq(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(seq), 0) FROM passage_log").fetchone()[0]
+
+    # --- sync (used by gatekeeper.gate.uploader) --------------------------------------------------
+    def log_count_after(self, seq: int) -> int:
+        """How many passage-log rows have ``seq`` above ``seq``: the upload backlog."""
+        return self.conn.execute("SELECT count(*) FROM passage_log WHERE seq > ?", (seq,)).fetchone()[0]
+
+    def prune_log(self, upto_seq: int, before: float) -> int:
+        """Delete rows the hub acknowledged (``seq <= upto_seq``) decided before ``before``; how many.
+
+        Never touches a row above ``upto_seq``: unacknowledged rows are kept whatever their age.
+        """
+        with self._tx():
+            return self.conn.execute("DELETE FROM passage_log WHERE seq <= ? AND at < ?", (upto_seq, before)).rowcount
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
+        self.conn, self.lock = conn, lock
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.lock.release()
+
