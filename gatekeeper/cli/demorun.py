@@ -40,11 +40,11 @@ FPS = 30.0
 
 @dataclass(frozen=True)
 class Actor:
-    """Someone at the gate: what they hold up, for how many frames, and what should happen."""
+    """Someone at the gate: what they hold up, for how many seconds, and what should happen."""
 
     who: str
     text: str | None
-    frames: int
+    seconds: float
     expect: str
 
 
@@ -83,27 +83,27 @@ def cast(site: Site, now: float) -> tuple[list[Actor], bytes]:
     red, _ = site.issue_pass(now - day, now + 30 * day, status=Status.RED, label="D-404")
     fake = forged(site.issue_pass(now - day, now + 30 * day, label="E-505")[0])
     actors = [
-        Actor("resident A-101, valid pass", ok, 30, "ok"),
-        Actor("resident B-202, revoked a minute ago on the hub", rev, 30, "revoked"),
-        Actor("resident C-303, pass expired yesterday", old, 30, "expired"),
-        Actor("someone with an edited (forged) pass", fake, 30, "bad_signature"),
-        Actor("a screenshot of a red code", red, 30, "status_red"),
-        Actor("a delivery rider: the volunteer presses the override", None, 30, "manual"),
+        Actor("resident A-101, valid pass", ok, 1.0, "ok"),
+        Actor("resident B-202, revoked a minute ago on the hub", rev, 1.0, "revoked"),
+        Actor("resident C-303, pass expired yesterday", old, 1.0, "expired"),
+        Actor("someone with an edited (forged) pass", fake, 1.0, "bad_signature"),
+        Actor("a screenshot of a red code", red, 1.0, "status_red"),
+        Actor("a delivery rider: the volunteer presses the override", None, 1.0, "manual"),
     ]
     return actors, rev_claims.pass_id
 
 
-def script_of(actors: list[Actor], gap: int = 40) -> tuple[list[tuple[str | None, int]], int]:
-    """Frames for the scene, and the frame index at which the volunteer presses the button."""
-    script: list[tuple[str | None, int]] = [(None, 45)]
-    frame = 45
-    press_at = 0
+def script_of(actors: list[Actor], gap: float = 1.3) -> tuple[list[tuple[str | None, float]], float]:
+    """The scene in seconds, and the scene time at which the volunteer presses the button."""
+    script: list[tuple[str | None, float]] = [(None, 1.5)]
+    at = 1.5
+    press_at = 0.0
     for a in actors:
         if a.text is None:
-            press_at = frame + a.frames // 2
-        script += [(a.text, a.frames), (None, gap)]
-        frame += a.frames + gap
-    script.append((None, 60))
+            press_at = at + a.seconds / 2
+        script += [(a.text, a.seconds), (None, gap)]
+        at += a.seconds + gap
+    script.append((None, 2.0))
     return script, press_at
 
 
@@ -196,7 +196,7 @@ class Demo:
                 time.sleep(0.125)
                 self.state.status = self.daemon.status()
                 loop = self.daemon.loop
-                if not pressed and loop is not None and loop.frames_read >= press_at:
+                if not pressed and source.started_at and time.monotonic() - source.started_at >= press_at:
                     pressed = True
                     pin = factory.pin(settings.gate.button_pin)
                     pin.drive_low()

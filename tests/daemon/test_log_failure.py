@@ -12,7 +12,7 @@ from gpiozero.pins.mock import MockFactory
 
 from gatekeeper.gate.config import load_settings
 from gatekeeper.gate.daemon import Daemon, DaemonOptions, EventSink
-from gatekeeper.scan.frames import ArraySource
+from gatekeeper.scan import ArraySource
 from gatekeeper.scan.synthetic import Pose, render_scene
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the scan stack loads only for --scan
 def provision_scan(source: FrameSource, directory: Path, overrides: dict | None = None, *, timeout: float = 300.0,
                    force: bool = False, selftest: bool = True, owner: str | None = None,
                    progress: Progress | None = None) -> Provisioned:
-    """First boot: read frames from ``source`` (a :class:`~gatekeeper.scan.frames.FrameSource`,
+    """First boot: read frames from ``source`` (a :class:`~gatekeeper.scan.FrameSource`,
     unopened) until one holds a valid enrolment QR, then enrol with it as :func:`provision_online`.
 
     QRs that are not enrolment QRs (a resident's pass) or fail their signature are skipped.
