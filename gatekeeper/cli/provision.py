@@ -92,7 +92,11 @@ def _report(p, as_json: bool, pinned: bool) -> None:
               show_default=True, help="Where the configuration, keys and store are written.")
 @click.option("--authority-fingerprint", metavar="HEX",
               help="The site authority key's fingerprint (at least its first 20 hex digits): required with "
-                   "--bundle; with --hub, refuses a hub that names another authority.")
+                   "--bundle and with --scan (unless --trust-on-first-use); with --hub, refuses a hub that names "
+                   "another authority.")
+@click.option("--trust-on-first-use", is_flag=True,
+              help="--scan without a fingerprint: trust the authority named by the first valid enrolment QR "
+                   "seen. Whoever shows a QR first owns the gate; compare the fingerprint printed after.")
 @click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
               help="A configuration value to write, e.g. gate.relay_pin=5 (repeatable).")
 @click.option("--force", is_flag=True, help="Replace a device already provisioned in --dir (its files are "
@@ -103,13 +107,13 @@ def _report(p, as_json: bool, pinned: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object; no progress.")
 def provision(hub_url: str | None, token: str | None, gate_id: str | None, bundle: Path | None, scan: bool,
               camera_spec: str | None, timeout: str, directory: Path, authority_fingerprint: str | None,
-              sets: tuple[str, ...], force: bool, owner: str | None, no_selftest: bool, as_json: bool) -> None:
+              trust_on_first_use: bool, sets: tuple[str, ...], force: bool, owner: str | None, no_selftest: bool, as_json: bool) -> None:
     """Make this machine a gate: a device key, enrolment, the signed lists, the configuration, a self-test.
 
     \b
     gatekeeper provision --hub URL --token TOKEN --gate-id NAME [--dir DIR]
     gatekeeper provision --bundle FILE --authority-fingerprint HEX [--dir DIR]
-    gatekeeper provision --scan [--camera SPEC] [--dir DIR]
+    gatekeeper provision --scan --authority-fingerprint HEX [--camera SPEC] [--dir DIR]
     """
     from gatekeeper.gate.provision import (
         AuthorityPin,
@@ -126,6 +130,13 @@ def provision(hub_url: str | None, token: str | None, gate_id: str | None, bundl
         raise click.UsageError("--bundle needs --authority-fingerprint HEX: the device checks the bundle against "
                                "the fingerprint 'gatekeeper hub bundle' printed (a bundle could be swapped on the "
                                "stick; the fingerprint you type cannot)")
+    if mode == "scan" and not authority_fingerprint and not trust_on_first_use:
+        raise click.UsageError("--scan needs --authority-fingerprint HEX ('gatekeeper hub fingerprint' on the "
+                               "admin's machine): an enrolment QR names its own authority, so without the pin "
+                               "anyone who shows a QR first owns the gate. To accept that risk, give "
+                               "--trust-on-first-use and compare the fingerprint printed after.")
+    if trust_on_first_use and (mode != "scan" or authority_fingerprint):
+        raise click.UsageError("--trust-on-first-use goes only with --scan and without --authority-fingerprint")
     status = None
     if not as_json and sys.stderr.isatty():
         from rich.console import Console
@@ -156,10 +167,11 @@ def provision(hub_url: str | None, token: str | None, gate_id: str | None, bundl
                     source = open_source(camera_spec or "picamera2", fps=10.0)
                 except ValueError as e:
                     raise click.BadParameter(str(e)) from None
-                result = provision_scan(source, directory, overrides, timeout=seconds, **common)
+                result = provision_scan(source, directory, overrides, timeout=seconds, authority=pin,
+                                        trust_on_first_use=trust_on_first_use, **common)
     except ProvisionError as e:
         fail(str(e))
-    _report(result, as_json, pinned=pin is not None or mode == "scan")
+    _report(result, as_json, pinned=pin is not None)
     if not result.selftest_ok:
         click.echo(f"gatekeeper: provisioned, but the self-test failed: fix what it names and run "
                    f"'gatekeeper selftest --config {result.config}'", err=True)
