@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from corekit import SCOPE, T0, MakePass, issue_pass  # noqa: E402,F401  (re-exported to fixtures)
 
 from gatekeeper.admin.site import DAY, Site
 from gatekeeper.gate.store import Store
 from gatekeeper.verify import Issuer, PrivateKey, TrustList
+from tests.kit.core import SCOPE, T0, MakePass, issue_pass  # noqa: E402,F401  (re-exported to fixtures)
 
 
 @pytest.fixture(scope="session")

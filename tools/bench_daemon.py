@@ -27,12 +27,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "daemon"))
-
-from gatekit import GATEKEEPER, GateSite, write_frames
+sys.path.insert(0, str(ROOT))
 
 from gatekeeper.gate.store import Store
 from gatekeeper.verify import RevocationList
+from tests.kit.gate import GATEKEEPER, GateSite, write_frames
 
 
 def big_revocation_list(site: GateSite, n: int) -> bytes:

@@ -25,17 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "sync"))
-
-from hubkit import (
-    CountingRelay,
-    HubProcess,
-    PgCluster,
-    enrolled_device,
-    fill_log,
-    log_row,
-    pg_bin,
-)
+sys.path.insert(0, str(ROOT))
 
 from gatekeeper.admin.site import Site
 from gatekeeper.gate import Updater, Uploader
@@ -44,6 +34,15 @@ from gatekeeper.gate.client import HubClient
 from gatekeeper.hub.store import HubStore
 from gatekeeper.wire.batch import Ack, encode_batch, take_within
 from gatekeeper.wire.protocol import PATH_LOG
+from tests.kit.hub import (
+    CountingRelay,
+    HubProcess,
+    PgCluster,
+    enrolled_device,
+    fill_log,
+    log_row,
+    pg_bin,
+)
 
 BATCH_ROWS = 1000
 GZIP_JSON = {"Content-Type": "application/json", "Content-Encoding": "gzip"}

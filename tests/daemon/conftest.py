@@ -1,11 +1,12 @@
-"""Fixtures for the daemon tests (the builders live in gatekit.py, which tools import too)."""
+"""Fixtures for the daemon tests (the builders live in tests/kit/gate.py, which tools import too)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from gatekit import GateSite
+
+from tests.kit.gate import GateSite
 
 
 @pytest.fixture

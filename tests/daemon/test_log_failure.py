@@ -7,13 +7,13 @@ import threading
 import time
 
 import numpy as np
-from corekit import wait_until
 from gpiozero.pins.mock import MockFactory
 
 from gatekeeper.gate.config import load_settings
 from gatekeeper.gate.daemon import Daemon, DaemonOptions, EventSink
 from gatekeeper.scan import ArraySource
 from gatekeeper.scan.synthetic import Pose, render_scene
+from tests.kit.core import wait_until
 
 
 def test_unwritable_log_refuses_a_valid_pass_and_the_override_still_opens(gate_site):

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from gatekit import GATEKEEPER, GateSite, events_of, forge, write_frames
+from tests.kit.gate import GATEKEEPER, GateSite, events_of, forge, write_frames
 
 
 def passage_log(site: GateSite) -> list[dict]:

@@ -6,10 +6,10 @@ import threading
 import time
 
 import pytest
-from corekit import wait_until
 
 from gatekeeper.hw import GateRelay
 from gatekeeper.hw.relay import MAX_PULSE_SECONDS
+from tests.kit.core import wait_until
 
 RELAY = 17
 

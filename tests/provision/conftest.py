@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.admin.site import Site
-from tests.sync.hubkit import HubProcess
+from tests.kit.hub import HubProcess
 
 
 @pytest.fixture(scope="module")

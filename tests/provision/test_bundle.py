@@ -17,8 +17,8 @@ from gatekeeper.gate.updater import Updater
 from gatekeeper.verify import PrivateKey
 from gatekeeper.verify.envelope import open_envelope
 from gatekeeper.wire import fingerprint, make_bundle
-from tests.provision.kit import NO_PI, gk, hub_devices, json_out, mode, tree
-from tests.sync.hubkit import HubProcess
+from tests.kit.hub import HubProcess
+from tests.kit.provision import NO_PI, gk, hub_devices, json_out, mode, tree
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from gatekeeper.wire import (
     make_bundle,
     parse_enrolment_qr,
 )
-from tests.provision.kit import gk, hub_devices, json_out, tree
-from tests.sync.hubkit import HubProcess
+from tests.kit.hub import HubProcess
+from tests.kit.provision import gk, hub_devices, json_out, tree
 
 
 def camera_frame(qr_png: bytes, side: int, angle: float, seed: int) -> np.ndarray:

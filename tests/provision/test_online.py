@@ -17,8 +17,8 @@ from gatekeeper.gate.provision import ProvisionError, provision_online
 from gatekeeper.gate.sync import load_device_key
 from gatekeeper.gate.updater import Updater
 from gatekeeper.wire import fingerprint
-from tests.provision.kit import NO_PI, gk, hub_devices, json_out, mode, token, tree
-from tests.sync.hubkit import HubProcess, free_port
+from tests.kit.hub import HubProcess, free_port
+from tests.kit.provision import NO_PI, gk, hub_devices, json_out, mode, token, tree
 
 
 def test_online_provisioning_makes_a_working_gate(tmp_path: Path, hub: HubProcess, site: Site) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scan_images import CORPUS, corpus_items
+
+from tests.scan.scan_images import CORPUS, corpus_items
 
 
 @pytest.fixture(scope="session")

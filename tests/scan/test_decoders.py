@@ -10,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from scan_images import falsepositive_images, on_canvas, qr_image
 
 from gatekeeper.scan import decoders
 from gatekeeper.scan.decoders import (
@@ -24,6 +23,7 @@ from gatekeeper.scan.decoders import (
     default_decoder,
 )
 from gatekeeper.scan.synthetic import Pose, random_pose, render_scene
+from tests.scan.scan_images import falsepositive_images, on_canvas, qr_image
 
 
 def read_rate(decoder, items) -> float:

@@ -9,7 +9,6 @@ import time
 
 import cv2
 import numpy as np
-from scan_images import on_canvas, qr_image
 
 from gatekeeper.scan.decoders import default_decoder
 from gatekeeper.scan.loop import FrameLoop, FrameStats, LatestSlot
@@ -20,6 +19,7 @@ from gatekeeper.scan.sources import (
     SyntheticSource,
 )
 from gatekeeper.scan.synthetic import steady_pose
+from tests.scan.scan_images import on_canvas, qr_image
 
 
 def run_loop(source, decoder, **kw):

@@ -9,7 +9,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-from scan_images import on_canvas, qr_image
 
 from gatekeeper.scan.decoders import default_decoder
 from gatekeeper.scan.sources import (
@@ -23,6 +22,7 @@ from gatekeeper.scan.sources import (
     open_source,
 )
 from gatekeeper.scan.synthetic import render_scene, steady_pose
+from tests.scan.scan_images import on_canvas, qr_image
 
 
 def payloads(image: np.ndarray) -> list[bytes]:

@@ -12,7 +12,6 @@ from pathlib import Path
 import cbor2
 import numpy as np
 import pytest
-from corekit import SCOPE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +30,7 @@ from gatekeeper.verify import (
 )
 from gatekeeper.verify.envelope import seal
 from gatekeeper.verify.revocation import KIND as REV_KIND
+from tests.kit.core import SCOPE
 
 PID = [bytes([n]) * 12 for n in range(1, 10)]
 

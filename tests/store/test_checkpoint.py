@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from corekit import SCOPE
 
 from gatekeeper.admin.site import DAY, Site
 from gatekeeper.gate.checkpoint import Checkpoint
@@ -19,6 +18,7 @@ from gatekeeper.verify import (
     pack_entries,
     parse,
 )
+from tests.kit.core import SCOPE
 
 CONFIG = """
 [device]

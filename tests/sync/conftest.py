@@ -1,5 +1,5 @@
 """Fixtures for sync tests: a site, a real hub (uvicorn in a subprocess) on 127.0.0.1, and a
-throwaway PostgreSQL cluster when the machine has one. Helpers live in hubkit.py."""
+throwaway PostgreSQL cluster when the machine has one. Helpers live in tests/kit/hub.py."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from hubkit import HubProcess, PgCluster, pg_bin
 
 from gatekeeper.admin.site import Site
 from gatekeeper.hub.store import HubStore
+from tests.kit.hub import HubProcess, PgCluster, pg_bin
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-from hubkit import HubProcess, enrolled_device
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -20,6 +19,7 @@ from schemathesis.checks import (
 from gatekeeper.hub.app import app_from, openapi_json
 from gatekeeper.hub.store import HubStore
 from gatekeeper.wire.protocol import sign_request
+from tests.kit.hub import HubProcess, enrolled_device
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hubkit import enrolled_device, fill_log, log_row
 
 from gatekeeper.gate import Updater, Uploader, uploader
 from gatekeeper.gate.uploader import unacknowledged
 from gatekeeper.hub.store import HubStore
 from gatekeeper.hw.display import DisplayServer
+from tests.kit.hub import enrolled_device, fill_log, log_row
 
 CHROMIUM = Path("/usr/bin/chromium")
 

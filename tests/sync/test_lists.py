@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 import httpx
-from hubkit import CountingRelay, HubProcess, enrolled_device, log_row
 
 from gatekeeper.gate import Updater, Uploader
 from gatekeeper.gate.checkpoint import Checkpoint
 from gatekeeper.hub.store import HubStore
 from gatekeeper.verify import Reason, parse
+from tests.kit.hub import CountingRelay, HubProcess, enrolled_device, log_row
 
 
 def admin(hub: HubProcess, token: str, method: str, path: str, **kw) -> httpx.Response:

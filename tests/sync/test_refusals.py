@@ -10,7 +10,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from hubkit import enrolled_device, log_row, make_device
 
 from gatekeeper.gate import Uploader
 from gatekeeper.hub.store import HubStore
@@ -23,6 +22,7 @@ from gatekeeper.wire.protocol import (
     b64,
     sign_request,
 )
+from tests.kit.hub import enrolled_device, log_row, make_device
 
 
 def batch_body(n: int = 3, prev: int = 0) -> bytes:

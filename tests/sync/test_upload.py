@@ -6,13 +6,13 @@ import threading
 import time
 
 import pytest
-from hubkit import HubProcess, enrolled_device, fill_log, log_row, make_device
 
 from gatekeeper.gate import Uploader
 from gatekeeper.gate.checkpoint import Checkpoint
 from gatekeeper.gate.enrolment import EnrolError, enrol
 from gatekeeper.hub.store import HubStore
 from gatekeeper.verify import PrivateKey, Reason
+from tests.kit.hub import HubProcess, enrolled_device, fill_log, log_row, make_device
 
 
 def hub_rows(hub: HubProcess) -> list[tuple]:

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corekit import SCOPE, T0
 from gatekeeper.admin import DAY, Site
 from gatekeeper.verify import (
     PRECEDENCE, Clock, Entry, EntryState, Issuer, Policy, PrivateKey, Reason, SitePolicy, Status, TrustList,
     decide, scope_covers,
 )
+from tests.kit.core import SCOPE, T0
 
 FRESH = T0 - 60
 

@@ -8,7 +8,6 @@ later ``since`` or a weaker state for a pass already listed. The authority is no
 from __future__ import annotations
 
 import pytest
-from corekit import SCOPE, T0
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +26,7 @@ from gatekeeper.verify import (
     pack_entries,
     pack_ids,
 )
+from tests.kit.core import SCOPE, T0
 
 AUTHORITY = PrivateKey.generate()
 SIGNER = PrivateKey.generate()  # an issuer with the lists right

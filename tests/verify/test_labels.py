@@ -9,7 +9,6 @@ import base45
 import cbor2
 import pytest
 import segno
-from corekit import SCOPE, T0, issue_pass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +24,7 @@ from gatekeeper.verify import (
     validate_label,
 )
 from gatekeeper.verify.passes import SIGN_DOMAIN
+from tests.kit.core import SCOPE, T0, issue_pass
 
 HYP = settings(max_examples=400, deadline=None)
 

@@ -8,7 +8,6 @@ import base45
 import cbor2
 import pytest
 import segno
-from corekit import SCOPE, T0, issue_pass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +26,7 @@ from gatekeeper.verify import (
     parse,
 )
 from gatekeeper.verify.passes import MAX_TEXT, PREFIX, SIGN_DOMAIN
+from tests.kit.core import SCOPE, T0, issue_pass
 
 B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 POLICY = Policy(SCOPE)

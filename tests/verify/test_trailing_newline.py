@@ -9,7 +9,6 @@ from __future__ import annotations
 import base45
 import cbor2
 import pytest
-from corekit import SCOPE, T0, issue_pass
 
 from gatekeeper.verify import (
     Clock,
@@ -24,6 +23,7 @@ from gatekeeper.verify import (
     parse,
 )
 from gatekeeper.verify.passes import SIGN_DOMAIN, validate_scope
+from tests.kit.core import SCOPE, T0, issue_pass
 
 
 def _signed_with_label(key: PrivateKey, label: str) -> str:

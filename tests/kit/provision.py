@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from gatekeeper.cli import main
 from gatekeeper.hub.store import HubStore
-from tests.sync.hubkit import HubProcess
+from tests.kit.hub import HubProcess
 
 #: A gate with no Pi: synthetic camera scenes and gpiozero's MockFactory pins.
 NO_PI = ("--set", "camera.source=synthetic", "--set", "gate.pin_factory=mock")
