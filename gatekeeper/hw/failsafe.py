@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -24,14 +23,14 @@ import sys
 from pathlib import Path
 from typing import Literal
 
+from gatekeeper.atomicfile import write_atomic
+
 Level = Literal["low", "high"]
 
 
 def write_record(path: Path, pin: int | str, level: Level) -> None:
-    """Atomically write the fail-safe record the ``ExecStopPost=`` helper reads."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"pin": str(pin), "level": level}) + "\n")
-    os.replace(tmp, path)
+    """Atomically and durably write the fail-safe record the ``ExecStopPost=`` helper reads."""
+    write_atomic(path, (json.dumps({"pin": str(pin), "level": level}) + "\n").encode())
 
 
 def read_record(path: Path) -> tuple[int, Level]:
@@ -110,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"failsafe: could not force the relay pin: {exc}. The external pull resistor is "
               f"now all that holds the gate in its fail state.", file=sys.stderr)
         return 1
-    except Exception as exc:  # gpiozero raises its own errors (no pin factory, pin in use...)
+    except Exception as exc:  # noqa: BLE001 -- gpiozero raises its own errors (no pin factory, pin in use...)
         print(f"failsafe: could not force the relay pin: {type(exc).__name__}: {exc}",
               file=sys.stderr)
         return 1
