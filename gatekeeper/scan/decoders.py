@@ -321,7 +321,7 @@ class RescueChain:
     MARGINS = (0.25, 1.0)
 
     def __init__(self, primary: ZxingDecoder, rescuers: Sequence[Decoder], *,
-                 second_look: bool = True, max_regions: int = 2, budget_ms: float | None = 25.0) -> None:
+                 second_look: bool = True, max_regions: int = 2, budget_ms: float | None = 20.0) -> None:
         self.primary = primary
         self.rescuers = list(rescuers)
         self.second_look = second_look
