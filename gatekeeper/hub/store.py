@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gatekeeper.hub.database import Database, Tx
+from gatekeeper.hub.errors import RefusedError
 from gatekeeper.verify import PublicKey
 from gatekeeper.wire import (
     ROW_FIELDS,
@@ -60,14 +61,6 @@ SCHEMA = [
 LOG_COLUMNS = ("device_id", "gate_id", *ROW_FIELDS, "received_at", "hub_at", "conflict")
 _STATE_NAMES = {1: "revoked", 2: "red", 3: "yellow"}
 TOKEN_PREFIX = "gk1_"
-
-
-class RefusedError(Exception):
-    """An operation refused for a reason the caller must hear: ``status`` is the HTTP status."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 @dataclass(frozen=True)
@@ -134,8 +127,10 @@ class HubStore:
                    (token_hash(token), label, time.time() if now is None else now))
         return token
 
-    def is_admin(self, token: str) -> bool:
-        return self.db.one("SELECT 1 FROM admin_tokens WHERE token_hash=?", (token_hash(token),)) is not None
+    def admin_label(self, token: str) -> str | None:
+        """The label of an admin token, or None when it is not one."""
+        row = self.db.one("SELECT label FROM admin_tokens WHERE token_hash=?", (token_hash(token),))
+        return row[0] if row else None
 
     # --- devices ----------------------------------------------------------------------------------
     def enrol(self, token: str, public: PublicKey, gate_id: str, now: float | None = None) -> Device:
@@ -325,6 +320,11 @@ class HubStore:
                     [(pid.hex(), _STATE_NAMES[state], since) for pid, state, since in entries])
             tx.many("DELETE FROM revocations WHERE pass_id=?", [(pid.hex(),) for pid in lifted])
             self.set_meta(tx, "revocations_table_version", version)
+
+    def site_facts(self) -> dict[str, str | None]:
+        """What an enrolment reply tells a device of the site: ``authority_key`` (PEM), ``scope``, ``site_name``."""
+        return {"authority_key": self.meta("authority_pem"), "scope": self.meta("site_scope"),
+                "site_name": self.meta("site_name")}
 
     def set_site(self, authority_pem: str, scope: str, name: str) -> None:
         """Remember the site this hub serves, for enrolment replies on replicas without its keys."""

@@ -175,3 +175,12 @@ def test_device_reacts_to_status(stub, site, tmp_path, status, headers, outcome,
         with dev.store() as s:
             assert json.loads(s.get_state("sync.quarantine"))[0]["rows"][0]["seq"] == 1
     up.close()
+
+
+def test_admin_endpoints_authenticate_before_they_validate(hub):
+    """A stranger gets 401 and learns nothing of the body's schema (no 422 before the token is checked)."""
+    for method, path, body in (("POST", "/v1/admin/revocations", {"pass_id": "nonsense"}),
+                               ("POST", "/v1/admin/enrol-tokens", {"ttl_s": -5}),
+                               ("POST", "/v1/admin/revocations", None)):
+        r = httpx.request(method, hub.url + path, json=body, timeout=10)
+        assert r.status_code == 401 and r.json()["error"] == "admin_only", (path, r.text)

@@ -1,0 +1,1 @@
+"""One APIRouter per resource: devices and enrolment, the passage log, the lists."""
