@@ -2,9 +2,10 @@
 
 Every decoder takes a grayscale frame and returns the QR codes it read as exact bytes.
 Measured here (docs/PERFORMANCE.md, tools/bench_scan.py): zxing-cpp reads most and costs least,
-so the default chain runs zxing-cpp on the whole frame and runs its slower rescues only on the
-region of a code that zxing-cpp located but could not read (``return_errors=True``). That report
-never fires on an empty frame, so empty frames, the most common ones at a gate, stay cheap.
+so the default chain runs zxing-cpp on the whole frame, a cheap second look at half size when that
+read nothing, and its slower rescues only on the region of a code that zxing-cpp located but
+could not read (``return_errors=True``). That report never fired on an empty frame here, so empty
+frames, the most common ones at a gate, stay cheap (see :class:`RescueChain`).
 """
 
 from __future__ import annotations
@@ -397,7 +398,7 @@ _FACTORIES = {"zxing": ZxingDecoder, "pyzbar": PyzbarDecoder, "opencv": OpenCVDe
 _reported_missing: set[str] = set()
 
 DEFAULT_CHAIN = ("zxing", "pyzbar")
-"""The default: zxing-cpp, rescued by its second binarizer, a 2x upscale and zbar (measured)."""
+"""The default: zxing-cpp, its half-size second look, its own rescues and zbar (measured)."""
 
 
 def _make(name: str) -> Decoder | None:
