@@ -27,7 +27,7 @@ from rich.text import Text
 
 from gatekeeper.admin import DAY, Site, SiteError
 from gatekeeper.gate import Daemon, DaemonOptions, EventSink, load_settings
-from gatekeeper.gate.provision import ProvisionError, provision_online
+from gatekeeper.gate import ProvisionError, provision_online
 from gatekeeper.hub import HubProcess
 from gatekeeper.hw import reason_text
 from gatekeeper.isotime import iso

@@ -36,7 +36,7 @@ def _defaults(path: Path | None, gate_id: str, scope: str, hub_url: str) -> dict
     import tomllib
 
     from gatekeeper.gate import ConfigError, load_settings
-    from gatekeeper.gate.provision import ProvisionError, device_config
+    from gatekeeper.gate import ProvisionError, device_config
     try:
         load_settings(path)
         defaults = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -115,7 +115,7 @@ def provision(hub_url: str | None, token: str | None, gate_id: str | None, bundl
     gatekeeper provision --bundle FILE --authority-fingerprint HEX [--dir DIR]
     gatekeeper provision --scan --authority-fingerprint HEX [--camera SPEC] [--dir DIR]
     """
-    from gatekeeper.gate.provision import (
+    from gatekeeper.gate import (
         AuthorityPin,
         ProvisionError,
         merge,
