@@ -16,12 +16,13 @@ Needs fpdf2 (the ``print`` extra): import this module lazily where fpdf2 may be 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, tzinfo
 from typing import NamedTuple
 
 import segno
 from fpdf import FPDF
 
+from gatekeeper.isotime import show_local
 from gatekeeper.verify import PassClaims, Status
 
 # --- the grid (millimetres) ---------------------------------------------------------------------
@@ -51,6 +52,7 @@ class SheetPass(NamedTuple):
     text: str
     claims: PassClaims
     site: str
+    zone: tzinfo = UTC  # the site's time zone: the window is printed in it
 
 
 def render_sheet(passes: Sequence[SheetPass], make_qr: Callable[[str], segno.QRCode]) -> bytes:
@@ -97,7 +99,7 @@ def _card(pdf: FPDF, x: float, y: float, p: SheetPass, qr: segno.QRCode) -> None
     pdf.rect(x, y, CARD_W, CARD_H)
     pdf.set_dash_pattern()
 
-    _qr(pdf, x + PAD, y + PAD, QR_BOX, qr)
+    draw_qr(pdf, x + PAD, y + PAD, QR_BOX, qr)
 
     col_x = x + PAD + QR_BOX + 2.0
     col_w = x + CARD_W - PAD - col_x
@@ -115,7 +117,7 @@ def _card(pdf: FPDF, x: float, y: float, p: SheetPass, qr: segno.QRCode) -> None
         pdf.set_text_color(90)
         cy = _line(pdf, col_x, cy, col_w, head, "", 7, 7)
         pdf.set_text_color(0)
-        cy = _line(pdf, col_x, cy, col_w, _when(ts), "B", 9, 7) + 0.8
+        cy = _line(pdf, col_x, cy, col_w, show_local(ts, p.zone), "B", 9, 7) + 0.8
     cy += 1.0
     if c.status is not Status.GREEN:
         # A yellow or red pass is refused at the gate; say so where the admin will see it.
@@ -133,7 +135,7 @@ def _card(pdf: FPDF, x: float, y: float, p: SheetPass, qr: segno.QRCode) -> None
     pdf.multi_cell(CARD_W - 2 * PAD, 3.2, _printable(WARNING), align="L")
 
 
-def _qr(pdf: FPDF, x: float, y: float, box: float, qr: segno.QRCode) -> None:
+def draw_qr(pdf: FPDF, x: float, y: float, box: float, qr: segno.QRCode) -> None:
     """Draw ``qr`` with its quiet zone filling a ``box`` mm square at (x, y)."""
     rows = [list(r) for r in qr.matrix_iter(scale=1, border=0)]
     n = len(rows)
@@ -174,10 +176,6 @@ def _line(pdf: FPDF, x: float, y: float, width: float, text: str, style: str, si
     pdf.set_xy(x, y)
     pdf.cell(width, height, text)
     return y + height
-
-
-def _when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _site_name(p: SheetPass) -> str:

@@ -2,7 +2,7 @@
 
 Layout of a site directory::
 
-    site.toml                      name, scope, the current issuer key id
+    site.toml                      name, scope, the current issuer key id, the time zone
     keys/authority.key|.pub        the authority key: signs trust and revocation lists
     keys/issuer-<kid>.key|.pub     issuer keys: sign passes
     lists/trust-v<N>.gkl           signed trust lists, one per version
@@ -20,8 +20,10 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from gatekeeper.atomicfile import write_atomic, write_toml
+from gatekeeper.isotime import machine_zone, zone_named
 from gatekeeper.keyfile import KeyFileError, read_private_key
 from gatekeeper.verify import (
     Issuer,
@@ -64,15 +66,26 @@ def _write_key(path: Path, key: PrivateKey) -> None:
 class Site:
     """An existing site directory. Open one with :meth:`open`, make one with :meth:`init`."""
 
-    def __init__(self, root: Path, name: str, scope: str, issuer_kid: str) -> None:
+    def __init__(self, root: Path, name: str, scope: str, issuer_kid: str, timezone: str = "UTC") -> None:
         self.root, self.name, self.scope, self.issuer_kid = root, name, scope, issuer_kid
+        #: The IANA name of the site's time zone: what dates typed at the CLI mean, how times are shown.
+        self.timezone = timezone
+        self.zone: ZoneInfo = zone_named(timezone)
 
     # --- making and opening ------------------------------------------------------------------
     @classmethod
-    def init(cls, root: str | Path, scope: str = "demo", name: str | None = None, now: float | None = None) -> "Site":
-        """Make a new site: authority and issuer keys, trust list v1, an empty revocation list v1."""
+    def init(cls, root: str | Path, scope: str = "demo", name: str | None = None, now: float | None = None,
+             timezone: str | None = None) -> Site:
+        """Make a new site: authority and issuer keys, trust list v1, an empty revocation list v1.
+
+        ``timezone`` (an IANA name) defaults to the machine's."""
         root = Path(root)
         validate_scope(scope)
+        timezone = timezone or machine_zone()
+        try:
+            zone_named(timezone)
+        except ValueError as e:
+            raise SiteError(f"timezone: {e}") from None
         if (root / "site.toml").exists() or (root / "keys").exists() or (root / "gatekeeper.toml").exists():
             raise SiteError(f"{root}: a site already exists here; refusing to overwrite it")
         now = int(now if now is not None else time.time())
@@ -85,24 +98,29 @@ class Site:
         write_atomic(root / "lists" / "trust-v000001.gkl", tl.sign(authority))
         rl = RevocationList(1, now, None, b"")
         write_atomic(root / "lists" / "revocations-v000001.full.gkl", rl.sign(authority))
-        site = cls(root, name or scope, scope, issuer.kid.hex())
+        site = cls(root, name or scope, scope, issuer.kid.hex(), timezone)
         site._save_meta()
         return site
 
     @classmethod
-    def open(cls, root: str | Path) -> "Site":
+    def open(cls, root: str | Path) -> Site:
         root = Path(root)
         meta_path = root / "site.toml"
         try:
             meta = tomllib.loads(meta_path.read_text())
-            return cls(root, str(meta["name"]), validate_scope(meta["scope"]), str(meta["issuer"]))
+            # A site made before the key existed keeps to the machine's zone until one is written.
+            return cls(root, str(meta["name"]), validate_scope(meta["scope"]), str(meta["issuer"]),
+                       str(meta.get("timezone") or machine_zone()))
         except FileNotFoundError:
             raise SiteError(f"{root}: not a site (no site.toml); make one with 'gatekeeper site init {root}'") from None
         except (tomllib.TOMLDecodeError, KeyError, ValueError, TypeError) as e:
             raise SiteError(f"{meta_path}: broken site file: {e}") from None
+        except RecursionError:  # tomllib recurses once per nesting level
+            raise SiteError(f"{meta_path}: broken site file: arrays or tables nested too deeply") from None
 
     def _save_meta(self) -> None:
-        write_toml(self.root / "site.toml", {"name": self.name, "scope": self.scope, "issuer": self.issuer_kid},
+        write_toml(self.root / "site.toml", {"name": self.name, "scope": self.scope, "issuer": self.issuer_kid,
+                                             "timezone": self.timezone},
                    "Gatekeeper site: the admin side. Keep keys/*.key secret.")
 
     # --- keys -----------------------------------------------------------------------------------

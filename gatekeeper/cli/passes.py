@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import tzinfo
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from gatekeeper.admin import DAY, Site, SiteError
 from gatekeeper.atomicfile import write_atomic
 from gatekeeper.cli import main
 from gatekeeper.cli.common import fail, parse_time
+from gatekeeper.isotime import local_iso
 from gatekeeper.verify import PASS_ID_LEN, EntryState, PassFormatError, Status, parse
 
 SITE_OPTION = click.option("--site", "site_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -28,10 +30,32 @@ def qr_of(text: str) -> segno.QRCode:
     return segno.make(text, error="m", micro=False)
 
 
+#: The help of --valid-from and --valid-until, shared by 'pass issue' and 'pass print'.
+VALID_FROM_HELP = ("A date (its start) or an ISO 8601 time; without an offset, in the site's time zone "
+                   "(site.toml 'timezone'). Default: now.")
+VALID_UNTIL_HELP = ("A date (through its last second: 2026-12-31 ends at 23:59:59 that day) or an ISO 8601 time; "
+                    "without an offset, in the site's time zone. Default: 30 days after valid-from.")
+
+
+def pass_window(valid_from: str | None, valid_until: str | None, zone: tzinfo) -> tuple[int, int]:
+    """The --valid-from/--valid-until window in the site's ``zone``, as Unix seconds. A window that
+    is empty or already over is allowed (a pass made for a test, or to be revoked) with a warning."""
+    now = time.time()
+    start = parse_time(valid_from, "--valid-from", zone) if valid_from else now
+    end = parse_time(valid_until, "--valid-until", zone, end_of_day=True) if valid_until else start + 30 * DAY
+    if end < start:
+        click.echo(f"gatekeeper: warning: the window is empty (--valid-until {local_iso(end, zone)} is before "
+                   f"--valid-from {local_iso(start, zone)}): no gate will open for it", err=True)
+    elif end < now:
+        click.echo(f"gatekeeper: warning: the window is already over (it ended {local_iso(end, zone)}): no gate "
+                   "will open for it", err=True)
+    return int(start), int(end)
+
+
 @pass_group.command("issue")
 @SITE_OPTION
-@click.option("--valid-from", help="ISO 8601 (default: now).")
-@click.option("--valid-until", help="ISO 8601 (default: 30 days after valid-from).")
+@click.option("--valid-from", help=VALID_FROM_HELP)
+@click.option("--valid-until", help=VALID_UNTIL_HELP)
 @click.option("--scope", help="Where the pass opens (default: the site's scope).")
 @click.option("--status", type=click.Choice(["green", "yellow", "red"]), default="green", show_default=True)
 @click.option("--label", help="A short label such as a unit number (no names, no ID numbers).")
@@ -39,11 +63,11 @@ def qr_of(text: str) -> segno.QRCode:
 @click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), help="Also write the QR as SVG.")
 def pass_issue(site_dir: Path, valid_from: str | None, valid_until: str | None, scope: str | None, status: str,
                label: str | None, png: Path | None, svg: Path | None) -> None:
-    """Sign a pass and print its QR text as one line."""
-    start = parse_time(valid_from, "--valid-from") if valid_from else time.time()
-    end = parse_time(valid_until, "--valid-until") if valid_until else start + 30 * DAY
+    """Sign a pass and print its QR text as one line (quote it with single quotes in a shell: see README)."""
     try:
-        text, _ = Site.open(site_dir).issue_pass(int(start), int(end), scope, Status[status.upper()], label)
+        site = Site.open(site_dir)
+        start, end = pass_window(valid_from, valid_until, site.zone)
+        text, _ = site.issue_pass(start, end, scope, Status[status.upper()], label)
     except SiteError as e:
         fail(str(e))
     except ValueError as e:

@@ -7,10 +7,18 @@ from pathlib import Path
 
 import click
 
-from gatekeeper.admin import DAY, Site, SiteError
+from gatekeeper.admin import Site, SiteError
 from gatekeeper.atomicfile import write_atomic
-from gatekeeper.cli.common import fail, iso, parse_time
-from gatekeeper.cli.passes import SITE_OPTION, pass_group, qr_of
+from gatekeeper.cli.common import fail
+from gatekeeper.cli.passes import (
+    SITE_OPTION,
+    VALID_FROM_HELP,
+    VALID_UNTIL_HELP,
+    pass_group,
+    pass_window,
+    qr_of,
+)
+from gatekeeper.isotime import local_iso
 from gatekeeper.verify import SIGN_DOMAIN, PassClaims, PassFormatError, Status, parse
 
 #: A sheet is for one block or one building at a time; a typo like ``--count 5000`` should not
@@ -29,8 +37,8 @@ ISSUE_OPTIONS = ("--count", "--label", "--labels-file", "--valid-from", "--valid
               help="A label for one new pass, such as a unit number (repeatable; no names, no ID numbers).")
 @click.option("--labels-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Labels, one a line (blank lines and lines starting with # are skipped).")
-@click.option("--valid-from", help="ISO 8601 (default: now).")
-@click.option("--valid-until", help="ISO 8601 (default: 30 days after valid-from).")
+@click.option("--valid-from", help=VALID_FROM_HELP)
+@click.option("--valid-until", help=VALID_UNTIL_HELP)
 @click.option("--scope", help="Where the passes open (default: the site's scope).")
 @click.option("--status", type=click.Choice(["green", "yellow", "red"]), help="Default: green.")
 @click.option("--text", "texts", multiple=True,
@@ -63,7 +71,8 @@ def pass_print(site_dir: Path, out: Path, count: int | None, labels: tuple[str, 
         now = time.time()
         for _, c in passes:
             if c.valid_until < now:
-                click.echo(f"gatekeeper: warning: pass {c.pass_id.hex()} expired on {iso(c.valid_until)}", err=True)
+                click.echo(f"gatekeeper: warning: pass {c.pass_id.hex()} expired on "
+                           f"{local_iso(c.valid_until, site.zone)}", err=True)
     else:
         all_labels = list(labels) + (_read_labels(labels_file) if labels_file else [])
         if all_labels and count is not None and count != len(all_labels):
@@ -72,13 +81,12 @@ def pass_print(site_dir: Path, out: Path, count: int | None, labels: tuple[str, 
         if len(all_labels) > MAX_PASSES:
             raise click.UsageError(f"{len(all_labels)} labels: at most {MAX_PASSES} passes a sheet")
         wanted: list[str | None] = list(all_labels) if all_labels else [None] * (count or 1)
-        start = parse_time(valid_from, "--valid-from") if valid_from else time.time()
-        end = parse_time(valid_until, "--valid-until") if valid_until else start + 30 * DAY
+        start, end = pass_window(valid_from, valid_until, site.zone)
         colour = Status[(status or "green").upper()]
         passes = []
         try:
             for label in wanted:
-                passes.append(site.issue_pass(int(start), int(end), scope, colour, label))
+                passes.append(site.issue_pass(start, end, scope, colour, label))
         except SiteError as e:
             fail(str(e))
         except ValueError as e:
@@ -86,7 +94,7 @@ def pass_print(site_dir: Path, out: Path, count: int | None, labels: tuple[str, 
             raise click.UsageError(f"{e}{about}") from None
 
     try:
-        pdf = render_sheet([SheetPass(t, c, site.name) for t, c in passes], qr_of)
+        pdf = render_sheet([SheetPass(t, c, site.name, site.zone) for t, c in passes], qr_of)
     except ValueError as e:
         fail(f"cannot print: {e}")
     try:

@@ -18,11 +18,12 @@ Every key is documented in config/gatekeeper.example.toml. pin_factory "mock" is
 MockFactory: no Pi needed."""
 
 
-def device_config(scope: str) -> dict:
-    """The trial device's configuration: the site's scope, a synthetic camera, mock pins."""
+def device_config(scope: str, timezone: str) -> dict:
+    """The trial device's configuration: the site's scope and time zone, a synthetic camera, mock pins."""
     return {"device": {"gate_id": "demo-gate", "scope": scope, "store": "state/gatekeeper.db",
                        "authority_key": "keys/authority.pub", "device_key": "keys/device.key"},
-            "camera": {"source": "synthetic"}, "gate": {"pin_factory": "mock"}, "display": {"port": 8080}}
+            "camera": {"source": "synthetic"}, "gate": {"pin_factory": "mock"},
+            "display": {"port": 8080, "timezone": timezone}}
 
 
 @main.group()
@@ -34,20 +35,23 @@ def site() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--scope", default="demo", show_default=True, help="The site's scope (e.g. maple-court).")
 @click.option("--name", default=None, help="A display name for the site.")
-def site_init(directory: Path, scope: str, name: str | None) -> None:
+@click.option("--timezone", default=None, metavar="ZONE",
+              help="The site's time zone, e.g. Asia/Shanghai: what typed dates mean and how times are shown "
+                   "(default: this machine's). Kept in site.toml as 'timezone'.")
+def site_init(directory: Path, scope: str, name: str | None, timezone: str | None) -> None:
     """Make a self-contained site in DIRECTORY, with a device configuration that uses it."""
     try:
-        s = Site.init(directory, scope=scope, name=name)
+        s = Site.init(directory, scope=scope, name=name, timezone=timezone)
     except (SiteError, ValueError) as e:
         fail(str(e))
-    write_toml(directory / "gatekeeper.toml", device_config(scope), DEVICE_HEADER)
+    write_toml(directory / "gatekeeper.toml", device_config(scope, s.timezone), DEVICE_HEADER)
     with Store(directory / "state" / "gatekeeper.db", s.authority_public) as store:
         try:
             for f in (s.trust_file(), s.revocation_file()):
                 store.apply_list(f.read_bytes())
         except ListError as e:
             fail(f"could not apply the site's first lists: {e}")
-    click.echo(f"Made site '{s.name}' (scope {s.scope}) in {directory}:")
+    click.echo(f"Made site '{s.name}' (scope {s.scope}, time zone {s.timezone}) in {directory}:")
     for what, path in [
         ("authority key (keep secret)", "keys/authority.key"),
         ("issuer key (keep secret)", f"keys/issuer-{s.issuer_kid}.key"),

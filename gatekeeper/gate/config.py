@@ -18,9 +18,11 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
-from gatekeeper.isotime import parse_duration
+from gatekeeper.hw import is_loopback
+from gatekeeper.isotime import parse_duration, zone_named
 from gatekeeper.verify import validate_scope
 
 Duration = Annotated[float, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str) else v), Field(ge=0)]
@@ -92,6 +94,23 @@ class DisplaySettings(_Section):
     enabled: bool = True
     bind: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    token: str = ""
+    timezone: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        if v:
+            zone_named(v)
+        return v
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self) -> DisplaySettings:
+        # The page shows the last pass id and label: not to the network without a token.
+        if self.enabled and not self.token and not is_loopback(self.bind):
+            raise ValueError(f"display.bind = {self.bind!r} reaches the network: set display.token (a long random "
+                             "string; the page then needs ?token=...) or bind to 127.0.0.1")
+        return self
 
 
 class SyncSettings(_Section):
@@ -137,6 +156,8 @@ def load_settings(path: str | Path) -> Settings:
         raise ConfigError(f"{path}: cannot read: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    except RecursionError:  # tomllib recurses once per nesting level of arrays and inline tables
+        raise ConfigError(f"{path}: not a configuration: arrays or tables nested too deeply") from None
     if "base_dir" in raw:
         raise ConfigError(f"{path}: key 'base_dir' is not a setting (paths are relative to the file)")
     try:

@@ -7,6 +7,7 @@ import each other: only this module knows them all.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -26,12 +27,26 @@ from gatekeeper.gate.parts import build_gate, camera_source
 from gatekeeper.gate.store import Store
 from gatekeeper.gate.systemd_notify import notify, watchdog_seconds
 from gatekeeper.hw import DisplayServer, Gate, Metrics, install_signal_handlers
-from gatekeeper.isotime import iso
+from gatekeeper.isotime import iso, machine_zone
 from gatekeeper.scan import FrameLoop, FrameSource, Presentation, build_decoder
 from gatekeeper.verify import Decision, Reason
 from gatekeeper.wire import PassageRow
 
 log = logging.getLogger("gatekeeper.daemon")
+
+
+#: Hex digits of a pass id in a journal line: enough to find its row in the passage log, not the
+#: whole id (the journal is read more widely and kept longer than the store).
+JOURNAL_PASS_ID = 8
+
+
+def journal_line(event: dict) -> str:
+    """An event as one journal line: the label left out (the passage log keeps it), the pass id
+    shortened to its first :data:`JOURNAL_PASS_ID` hex digits."""
+    shown = {k: v for k, v in event.items() if k != "label"}
+    if shown.get("pass_id"):
+        shown["pass_id"] = str(shown["pass_id"])[:JOURNAL_PASS_ID]
+    return " ".join(f"{k}={v}" for k, v in shown.items())
 
 
 class EventSink:
@@ -53,7 +68,7 @@ class EventSink:
                 self.stream.write(line + "\n")
                 self.stream.flush()
         else:
-            log.info("%s", " ".join(f"{k}={v}" for k, v in event.items()))
+            log.info("%s", journal_line(event))
         for fn in self._listeners:
             fn(event)
 
@@ -235,8 +250,10 @@ class Daemon:
             self.gate.on_state(self._on_gate)
             if st.display.enabled:
                 self.display = DisplayServer(st.display.bind, st.display.port, status=self.status,
+                                             token=st.display.token or None,
+                                             timezone=st.display.timezone or machine_zone(),
                                              metrics=self.metrics.render)
-                self.display.start()
+                self._start_display()
                 log.info("display on %s", self.display.url)
             source = self.options.source or camera_source(st, self.options.source_spec)
             self.loop = FrameLoop(source, build_decoder(list(st.scan.decoders)), self.on_presentation,
@@ -266,6 +283,18 @@ class Daemon:
                 self.checkpoint.close()
         self.events.emit({"event": "stopped"})
         return 0
+
+    def _start_display(self) -> None:
+        assert self.display is not None
+        try:
+            self.display.start()
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+            d = self.settings.display
+            raise OSError(f"the display's port {d.port} on {d.bind} is already in use by another program: set "
+                          f"display.port to a free port (or display.enabled = false) in "
+                          f"{self.config_path or 'the configuration'}") from None
 
     def _background(self) -> list[Callable[[threading.Event], None]]:
         fns = list(self.options.extra_threads)

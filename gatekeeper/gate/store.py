@@ -6,6 +6,7 @@ crash mid-transaction leaves the previous state. Lists are applied in one transa
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -70,6 +71,13 @@ class ListStatus:
     time_floor: float
 
 
+def _not_newer(kind: str, version: int, cached: int) -> str:
+    """Why a list that is not newer than the cached one is refused: the same one, or an older one."""
+    if version == cached:
+        return f"{kind} list version {version} is already applied (nothing changed)"
+    return f"{kind} list version {version} is older than the applied version {cached} (rollback refused)"
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """Open the database with the pragmas every connection needs."""
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
@@ -85,6 +93,10 @@ class Store:
     def __init__(self, path: str | Path, authority: PublicKey) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The passage log holds pass ids and labels: the daemon's account only, wherever the file
+        # lives (outside a systemd StateDirectory the umask would leave it 0644). SQLite gives its
+        # -wal and -shm files the database file's mode.
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         self.authority = authority
         self.conn = connect(self.path)
         self.db = sqlite_utils.Database(self.conn)
@@ -210,8 +222,7 @@ class Store:
         with self._tx():
             cur = self._get("trust_version")
             if cur is not None and tl.version <= int(cur):
-                raise ListError(f"trust list version {tl.version} is not newer than the cached version {cur} "
-                                "(rollback refused)")
+                raise ListError(_not_newer("trust", tl.version, int(cur)))
             self.conn.execute("INSERT OR REPLACE INTO trust_list(id, version, issued_at, data) VALUES (1,?,?,?)",
                               (tl.version, tl.issued_at, bytes(data)))
             self._set("trust_version", tl.version)
@@ -223,8 +234,7 @@ class Store:
             cur = self._get("revocation_version")
             cur_v = int(cur) if cur is not None else None
             if cur_v is not None and rl.version <= cur_v:
-                raise ListError(f"revocation list version {rl.version} is not newer than the cached version "
-                                f"{cur_v} (rollback refused)")
+                raise ListError(_not_newer("revocation", rl.version, cur_v))
             check_signer_bounds(rl, cur_v, self.lookup)
             if rl.is_delta:
                 if rl.base != cur_v:

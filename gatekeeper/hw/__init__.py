@@ -5,7 +5,7 @@ Classes take plain pins and timings, not the config, so that each is easy to tes
 """
 
 from gatekeeper.hw.button import OverrideButton
-from gatekeeper.hw.display import DisplayServer
+from gatekeeper.hw.display import DisplayServer, is_loopback
 from gatekeeper.hw.gate import Gate
 from gatekeeper.hw.indicators import Indicators, Pattern
 from gatekeeper.hw.metrics import Metrics
@@ -16,13 +16,14 @@ from gatekeeper.hw.shutdown import install_signal_handlers
 
 __all__ = [
     "DisplayServer",
-    "Metrics",
-    "reason_text",
     "Gate",
     "GateRelay",
     "Indicators",
+    "Metrics",
     "OverrideButton",
     "Pattern",
     "install_signal_handlers",
+    "is_loopback",
     "make_pin_factory",
+    "reason_text",
 ]

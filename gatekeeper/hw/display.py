@@ -3,12 +3,17 @@
 Routes: ``/`` the page, ``/events`` server-sent events (``result`` on every decision, ``status``
 every couple of seconds), ``/status`` health as JSON, ``/metrics`` Prometheus text.
 
+The page shows the last pass id and label: bound to anything but loopback, every route then needs
+the display token (``?token=TOKEN`` or ``Authorization: Bearer TOKEN``).
+
 The stdlib ``ThreadingHTTPServer`` in a daemon thread is enough here: one browser on the Pi, a
 scrape now and then, and no dependency to install on the gate.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import threading
 import time
@@ -16,6 +21,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Callable
+from urllib.parse import parse_qs
 
 from gatekeeper.hw.reasons import REASON_TEXT, UNKNOWN_REASON
 
@@ -23,6 +29,16 @@ from gatekeeper.hw.reasons import REASON_TEXT, UNKNOWN_REASON
 STATUS_INTERVAL = 2.0
 #: More open event streams than this are refused: each one holds a thread.
 MAX_EVENT_CLIENTS = 16
+
+
+def is_loopback(bind: str) -> bool:
+    """Whether ``bind`` (an address or host name) reaches only this machine."""
+    if bind == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(bind).is_loopback
+    except ValueError:
+        return False  # a host name or "" (every address): reachable from the network
 
 
 class DisplayServer:
@@ -33,7 +49,9 @@ class DisplayServer:
     (int), ``frame_rate`` (float), and the sync parts' ``upload`` and ``lists_sync`` dicts (disk
     alarm, quarantine, last errors, last list change). ``metrics()`` returns Prometheus text (see
     ``Metrics.render``). Both are called from server threads and must be thread-safe and quick. ``hold_seconds`` is
-    how long the page shows a result before it asks for the next pass.
+    how long the page shows a result before it asks for the next pass. ``token``, when given, is
+    required on every route; a ``bind`` that is not loopback without one is a ValueError.
+    ``timezone`` (an IANA name) is the zone the page shows times in.
     """
 
     def __init__(
@@ -44,7 +62,14 @@ class DisplayServer:
         status: Callable[[], dict[str, Any]] = dict,
         metrics: Callable[[], str] = str,
         hold_seconds: float = 8.0,
+        token: str | None = None,
+        timezone: str | None = None,
     ) -> None:
+        if not token and not is_loopback(bind):
+            raise ValueError(f"the display on {bind!r} would show pass ids and labels to the network: "
+                             "give it a token or bind it to 127.0.0.1")
+        self.token = token or None
+        self.timezone = timezone  # IANA name the page shows times in; None: the browser's
         self._address = (bind, port)
         self.status = status
         self.metrics = metrics
@@ -125,6 +150,7 @@ class DisplayServer:
             "reasons": REASON_TEXT,
             "unknown": UNKNOWN_REASON,
             "hold_seconds": self.hold_seconds,
+            "timezone": self.timezone,
         }
         # "<" escaped so that no label or pass id can close the <script> element.
         data = json.dumps(state, ensure_ascii=False).replace("<", "\\u003c")
@@ -141,10 +167,24 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request on the Pi's journal would drown the decisions
 
+    def _authorised(self, query: str) -> bool:
+        token = self.display.token
+        if token is None:
+            return True
+        given = parse_qs(query).get("token", [""])[0]
+        header = self.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            given = header.removeprefix("Bearer ")
+        return hmac.compare_digest(given.encode(), token.encode())
+
     def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
         try:
-            if path == "/":
+            if not self._authorised(query):
+                self._send(HTTPStatus.UNAUTHORIZED, "text/plain; charset=utf-8",
+                           b"the display token is needed: add ?token=TOKEN to the address, or send "
+                           b"'Authorization: Bearer TOKEN' (display.token in the gate's configuration)\n")
+            elif path == "/":
                 self._send(HTTPStatus.OK, "text/html; charset=utf-8", self.display._render_page())
             elif path == "/status":
                 seq, last = self.display._snapshot()

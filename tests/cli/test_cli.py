@@ -200,8 +200,8 @@ def test_lists_apply_refusals_exit_nonzero_and_change_nothing(site_dir: Path, tm
     truncated.write_bytes(full.read_bytes()[:-1])
     before = dump_db(db)
     for f, words in [(tampered, "bad signature"), (truncated, "not a list file"),
-                     (site_dir / "lists" / "revocations-v000001.full.gkl", "rollback"),
-                     (site_dir / "lists" / "trust-v000001.gkl", "rollback"),
+                     (site_dir / "lists" / "revocations-v000001.full.gkl", "already applied"),
+                     (site_dir / "lists" / "trust-v000001.gkl", "already applied"),
                      (tmp_path / "missing.gkl", "missing.gkl")]:
         r = run("lists", "apply", "--config", cfg, f, ok=None)
         assert r.exit_code != 0 and words in r.stderr, (f, r.stderr)

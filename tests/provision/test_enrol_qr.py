@@ -91,7 +91,8 @@ def test_a_first_boot_gate_enrols_itself_from_the_qr_it_sees(tmp_path: Path, hub
     gate = tmp_path / "gate"
 
     out = json_out(gk("provision", "--scan", "--camera", f"images:{frames}", "--dir", gate,
-                      "--set", "gate.pin_factory=mock", "--json"))
+                      "--authority-fingerprint", fingerprint(site.authority_public), "--set", "gate.pin_factory=mock",
+                      "--json"))
 
     settings = load_settings(gate / "gatekeeper.toml")
     assert settings.device.gate_id == "gate-q1" and settings.sync.hub_url == hub.url
@@ -107,14 +108,15 @@ def test_no_valid_qr_in_view_writes_nothing_and_spends_nothing(tmp_path: Path, h
     frames.mkdir()
     cv2.imwrite(str(frames / "00.png"), camera_frame(png_of(edited(text, "gk1_other")), 360, 0, 5))
     gate = tmp_path / "gate"
-    result = gk("provision", "--scan", "--camera", f"images:{frames}", "--dir", gate, "--timeout", "10s", code=1)
+    result = gk("provision", "--scan", "--camera", f"images:{frames}", "--dir", gate, "--timeout", "10s",
+                "--trust-on-first-use", code=1)
     assert "no valid enrolment QR seen" in result.stderr
     assert "enrolment QR refused: bad signature" in result.stderr
     assert tree(gate) == {}
     # the genuine QR's token is unspent: the same QR still enrols the gate
     cv2.imwrite(str(frames / "01.png"), camera_frame(png_of(text), 360, 0, 6))
     gk("provision", "--scan", "--camera", f"images:{frames}", "--dir", gate, "--set", "gate.pin_factory=mock",
-       "--no-selftest")
+       "--no-selftest", "--trust-on-first-use")
     assert load_settings(gate / "gatekeeper.toml").device.gate_id == "gate-q2"
 
 
@@ -127,6 +129,6 @@ def test_the_envelope_kind_keeps_a_bundle_from_passing_as_a_qr(site: Site) -> No
 
 def test_a_camera_that_will_not_open_is_named(tmp_path: Path) -> None:
     result = gk("provision", "--scan", "--camera", f"images:{tmp_path / 'nothing-here'}", "--dir", tmp_path / "gate",
-                code=1)
+                "--trust-on-first-use", code=1)
     assert "cannot open the camera to look for the enrolment QR" in result.stderr and "no such folder" in result.stderr
     assert tree(tmp_path / "gate") == {}

@@ -136,10 +136,10 @@ def test_schema_version_is_recorded_and_a_newer_schema_is_refused(tmp_path: Path
 # --- refused, each leaving the cache exactly as it was ---------------------------------------------
 def test_rollback_and_equal_versions_are_refused(cached: Store, site: Site, dump_db) -> None:
     t = cached.list_status().revocation_issued_at
-    refused(cached, rl(2, t + 50, {PID[4]: (1, t)}).sign(site.authority), dump_db, "rollback")
-    refused(cached, rl(1, t + 50).sign(site.authority), dump_db, "not newer")
+    refused(cached, rl(2, t + 50, {PID[4]: (1, t)}).sign(site.authority), dump_db, "version 2 is already applied")
+    refused(cached, rl(1, t + 50).sign(site.authority), dump_db, "rollback")
     refused(cached, site.revocation_file().read_bytes(), dump_db, "rollback")  # the genuine v1 file
-    refused(cached, site.trust_file().read_bytes(), dump_db, "trust list version 1 is not newer")
+    refused(cached, site.trust_file().read_bytes(), dump_db, "trust list version 1 is already applied")
 
 
 def test_delta_on_the_wrong_base_is_refused(cached: Store, site: Site, dump_db, tmp_path: Path) -> None:
