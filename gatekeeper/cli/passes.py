@@ -39,14 +39,15 @@ VALID_UNTIL_HELP = ("A date (through its last second: 2026-12-31 ends at 23:59:5
 
 def pass_window(valid_from: str | None, valid_until: str | None, zone: tzinfo) -> tuple[int, int]:
     """The --valid-from/--valid-until window in the site's ``zone``, as Unix seconds. A window that
-    is empty or already over is allowed (a pass made for a test, or to be revoked) with a warning."""
+    is already over is allowed (a pass made for a test, or to be revoked at once) with a warning; one
+    that ends before it starts cannot be signed (the pass format refuses it) and is a usage error."""
     now = time.time()
     start = parse_time(valid_from, "--valid-from", zone) if valid_from else now
     end = parse_time(valid_until, "--valid-until", zone, end_of_day=True) if valid_until else start + 30 * DAY
     if end < start:
-        click.echo(f"gatekeeper: warning: the window is empty (--valid-until {local_iso(end, zone)} is before "
-                   f"--valid-from {local_iso(start, zone)}): no gate will open for it", err=True)
-    elif end < now:
+        raise click.UsageError(f"the window is empty: --valid-until {local_iso(end, zone)} is before --valid-from "
+                               f"{local_iso(start, zone)}")
+    if end < now:
         click.echo(f"gatekeeper: warning: the window is already over (it ended {local_iso(end, zone)}): no gate "
                    "will open for it", err=True)
     return int(start), int(end)
