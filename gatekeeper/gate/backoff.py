@@ -5,6 +5,7 @@ Pure functions; the uploader and updater keep the attempt count and sleep.
 
 from __future__ import annotations
 
+import enum
 import random
 from email.utils import parsedate_to_datetime
 
@@ -43,20 +44,29 @@ def next_delay(attempt: int, cap: float, after: float | None) -> float:
     return max(jitter, after) if after is not None else jitter
 
 
-def outcome_of(status: int) -> str:
-    """What a reply status means for the request that got it.
+class Outcome(enum.StrEnum):
+    """What a reply status means for the request that got it."""
 
-    ``ok``; ``retry`` (429, 408, 5xx: the hub may take it later); ``refused_identity`` (401, 403:
-    this device is not accepted -- retrying the same rows elsewhere would not help, and parking
-    them would park everything); ``too_large`` (413: split and resend); ``refused`` (any other
-    4xx: this request will never be accepted as it is).
-    """
+    OK = "ok"
+    #: 429, 408, 5xx, or no reply at all: the hub may take it later.
+    RETRY = "retry"
+    #: 401, 403: this device is not accepted -- retrying the same rows elsewhere would not help,
+    #: and parking them would park everything.
+    REFUSED_IDENTITY = "refused_identity"
+    #: 413: split and resend.
+    TOO_LARGE = "too_large"
+    #: Any other 4xx: this request will never be accepted as it is.
+    REFUSED = "refused"
+
+
+def outcome_of(status: int) -> Outcome:
+    """The :class:`Outcome` of a reply status; 0 (no reply: the hub was unreachable) is a retry."""
     if 200 <= status < 300 or status == 304:
-        return "ok"
-    if status in (408, 429) or status >= 500:
-        return "retry"
+        return Outcome.OK
+    if status == 0 or status in (408, 429) or status >= 500:
+        return Outcome.RETRY
     if status in (401, 403):
-        return "refused_identity"
+        return Outcome.REFUSED_IDENTITY
     if status == 413:
-        return "too_large"
-    return "refused"
+        return Outcome.TOO_LARGE
+    return Outcome.REFUSED

@@ -19,12 +19,17 @@ from gatekeeper.wire import H_HUB_TIME, sign_request
 
 @dataclass(frozen=True)
 class Reply:
-    """A hub reply, or a connection failure (``status`` 0)."""
+    """A hub reply, or a connection failure (``status`` 0).
+
+    ``unsent``: no connection was made, so the request certainly never reached the hub (after a
+    reset or a read timeout it may have, and may have been acted on).
+    """
 
     status: int
     headers: httpx.Headers
     body: bytes
     error: str = ""
+    unsent: bool = False
 
     def problem(self) -> tuple[str, str]:
         """(code, message) of a refusal body, or a generic pair."""
@@ -67,7 +72,8 @@ class HubClient:
             r = self.http.request(method, self.base + target, content=body or None,
                                   headers={**(headers or {}), **signed})
         except httpx.HTTPError as e:  # connection refused, reset, timeout: the hub is unreachable
-            return Reply(0, httpx.Headers(), b"", f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+            return Reply(0, httpx.Headers(), b"", f"{type(e).__name__}: {e}" if str(e) else type(e).__name__,
+                         unsent=isinstance(e, httpx.ConnectError | httpx.ConnectTimeout))
         self._learn_time(r.headers.get(H_HUB_TIME), sent, time.time())
         return Reply(r.status_code, r.headers, r.content)
 

@@ -8,6 +8,7 @@ the hub (``HubStore.register_device``, ``gatekeeper hub register``) and carries 
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass
 
@@ -19,8 +20,22 @@ from gatekeeper.verify import PrivateKey
 from gatekeeper.wire import PATH_ENROL, PATH_LISTS, b64
 
 
+class EnrolFailure(enum.Enum):
+    """Why enrolment failed, as far as the token is concerned."""
+
+    UNSENT = "unsent"  # no connection was made: the request never arrived, the token is not spent
+    NO_REPLY = "no_reply"  # the connection failed after it was made: the token may have been spent
+    REFUSED = "refused"  # the hub replied with a refusal
+    BAD_REPLY = "bad_reply"  # the hub replied with something that is not what was asked for
+
+
 class EnrolError(Exception):
-    """Enrolment refused or impossible; the message says why and what to do."""
+    """Enrolment refused or impossible; the message says why and what to do, ``kind`` what kind of
+    failure it is, ``detail`` the connection error or the hub's message."""
+
+    def __init__(self, kind: EnrolFailure, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.kind, self.detail = kind, detail
 
 
 @dataclass(frozen=True)
@@ -34,8 +49,11 @@ class Enrolment:
 
 
 def _refusal(reply: Reply) -> EnrolError:
-    code, message = reply.problem() if reply.status else ("unreachable", reply.error)
-    return EnrolError(f"hub {reply.status or 'unreachable'} ({code}): {message}")
+    if not reply.status:
+        kind = EnrolFailure.UNSENT if reply.unsent else EnrolFailure.NO_REPLY
+        return EnrolError(kind, f"hub unreachable: {reply.error}", reply.error)
+    code, message = reply.problem()
+    return EnrolError(EnrolFailure.REFUSED, f"hub {reply.status} ({code}): {message}", message)
 
 
 def enrol(hub_url: str, token: str, gate_id: str, key: PrivateKey, timeout: float = 10.0,
@@ -66,5 +84,5 @@ def first_lists(hub_url: str, key: PrivateKey, timeout: float = 30.0,
         raise _refusal(reply)
     files = cbor2.loads(reply.body)
     if not isinstance(files, list) or not all(isinstance(f, bytes) for f in files):
-        raise EnrolError("hub reply is not an array of list files")
+        raise EnrolError(EnrolFailure.BAD_REPLY, "hub reply is not an array of list files")
     return files

@@ -6,14 +6,13 @@ crash mid-transaction leaves the previous state. Lists are applied in one transa
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
-import sqlite_utils
 
 from gatekeeper.verify import (
     REVOCATION_KIND,
@@ -31,21 +30,59 @@ from gatekeeper.verify import (
 )
 from gatekeeper.wire import PassageRow, column_sql
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Where the uploader kept its quarantine (a JSON list) before schema 2 gave it tables.
+_OLD_QUARANTINE_KEY = "sync.quarantine"
 
 
-def _migrate_1(db: sqlite_utils.Database) -> None:
-    db["meta"].create({"key": str, "value": str}, pk="key")
-    db["trust_list"].create({"id": int, "version": int, "issued_at": int, "data": bytes}, pk="id")
-    db.execute("CREATE TABLE revocations (pass_id BLOB PRIMARY KEY, state INTEGER NOT NULL, "
-               "since INTEGER NOT NULL) WITHOUT ROWID")
+def _migrate_1(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    conn.execute("CREATE TABLE trust_list (id INTEGER PRIMARY KEY, version INTEGER, issued_at INTEGER, data BLOB)")
+    conn.execute("CREATE TABLE revocations (pass_id BLOB PRIMARY KEY, state INTEGER NOT NULL, "
+                 "since INTEGER NOT NULL) WITHOUT ROWID")
     # seq: the device-local sequence, never reused; the other columns are PassageRow's fields.
-    db.execute("CREATE TABLE passage_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-               + ", ".join(column_sql(portable=False)) + ")")
+    conn.execute("CREATE TABLE passage_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                 + ", ".join(column_sql(portable=False)) + ")")
+
+
+def _migrate_2(conn: sqlite3.Connection) -> None:
+    # The uploader's quarantine: the ranges the hub refused, and a copy of their rows (the log prunes
+    # them once the hub's ack has passed the declared range; someone must still be able to read them).
+    conn.execute("CREATE TABLE quarantine (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, "
+                 "status INTEGER NOT NULL, message TEXT NOT NULL, at REAL NOT NULL)")
+    conn.execute("CREATE TABLE quarantine_rows (seq INTEGER PRIMARY KEY, "
+                 + ", ".join(column_sql(portable=False)) + ")")
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (_OLD_QUARANTINE_KEY,)).fetchone()
+    for p in json.loads(row[0]) if row else []:
+        _park(conn, p["first"], p["last"], p["status"], p["message"], p["at"], p["rows"])
+    conn.execute("DELETE FROM meta WHERE key=?", (_OLD_QUARANTINE_KEY,))
+
+
+def _park(conn: sqlite3.Connection, first: int, last: int, status: int, message: str, at: float,
+          rows: list[dict]) -> None:
+    conn.execute("INSERT INTO quarantine(first, last, status, message, at) VALUES (?,?,?,?,?)",
+                 (first, last, status, message, at))
+    for r in rows:
+        cols = ["seq", *(c for c in PassageRow.model_fields if c in r)]
+        marks = ", ".join("?" * len(cols))
+        conn.execute(f"INSERT OR REPLACE INTO quarantine_rows ({', '.join(cols)}) VALUES ({marks})",
+                     [r[c] for c in cols])
 
 
 #: Migrations by the schema version they produce; a newer release appends, never edits.
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migrate_1}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1, 2: _migrate_2}
+
+
+@dataclass(frozen=True)
+class Parked:
+    """A range of passage-log rows the hub refused (a 4xx that no retry cures), held in the quarantine."""
+
+    first: int
+    last: int
+    status: int  # the hub's HTTP status
+    message: str  # the hub's message
+    at: float  # when it was parked (device wall clock)
+    rows: int  # how many rows of the range are held
 
 
 @dataclass(frozen=True)
@@ -99,7 +136,6 @@ class Store:
         os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         self.authority = authority
         self.conn = connect(self.path)
-        self.db = sqlite_utils.Database(self.conn)
         self._lock = threading.Lock()
         self._migrate()
         self._trust: TrustList | None = None
@@ -108,7 +144,7 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -125,11 +161,11 @@ class Store:
                     f"{self.path}: database schema {have} is newer than this release ({SCHEMA_VERSION}); "
                     "upgrade gatekeeper or restore a matching backup")
             for v in range(have + 1, SCHEMA_VERSION + 1):
-                MIGRATIONS[v](self.db)
+                MIGRATIONS[v](self.conn)
                 self._set("schema_version", v)
 
     def _schema_version(self) -> int:
-        if "meta" not in self.db.table_names():
+        if self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone() is None:
             return 0
         return int(self._get("schema_version") or 0)
 
@@ -277,7 +313,7 @@ class Store:
         """Passage-log rows with ``seq > after_seq``, oldest first."""
         cur = self.conn.execute("SELECT * FROM passage_log WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit))
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     def last_seq(self) -> int:
         return self.conn.execute("SELECT coalesce(max(seq), 0) FROM passage_log").fetchone()[0]
@@ -294,6 +330,20 @@ class Store:
         """
         with self._tx():
             return self.conn.execute("DELETE FROM passage_log WHERE seq <= ? AND at < ?", (upto_seq, before)).rowcount
+
+    # --- quarantine (used by gatekeeper.gate.uploader) --------------------------------------------
+    def park(self, rows: list[dict], status: int, message: str, at: float) -> None:
+        """Hold ``rows`` (consecutive-by-seq log rows the hub refused) in the quarantine, with the hub's reply."""
+        with self._tx():
+            _park(self.conn, rows[0]["seq"], rows[-1]["seq"], status, message, at, rows)
+
+    def parked(self, above: int = 0) -> list[Parked]:
+        """The quarantined ranges that end above seq ``above``, oldest first."""
+        cur = self.conn.execute(
+            "SELECT q.first, q.last, q.status, q.message, q.at, "
+            "(SELECT count(*) FROM quarantine_rows r WHERE r.seq BETWEEN q.first AND q.last) "
+            "FROM quarantine q WHERE q.last > ? ORDER BY q.first", (above,))
+        return [Parked(*row) for row in cur]
 
 
 class _Transaction:

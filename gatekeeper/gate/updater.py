@@ -9,6 +9,7 @@ Freshness is renewed only by the hub's signed freshness statement (gatekeeper.wi
 
 from __future__ import annotations
 
+import enum
 import json
 import random
 import sqlite3
@@ -19,7 +20,7 @@ from pathlib import Path
 import cbor2
 import httpx
 
-from gatekeeper.gate.backoff import next_delay, outcome_of, retry_after
+from gatekeeper.gate.backoff import Outcome, next_delay, outcome_of, retry_after
 from gatekeeper.gate.client import Reply
 from gatekeeper.gate.config import SyncSettings
 from gatekeeper.gate.syncpart import SyncPart
@@ -30,16 +31,25 @@ from gatekeeper.wire import H_FRESHNESS, PATH_LISTS, etag, read_freshness
 JITTER = 0.2
 
 
+class UpdateOutcome(enum.StrEnum):
+    """What one poll did."""
+
+    UNCHANGED = "unchanged"  # 304, or a 200 with nothing new
+    APPLIED = "applied"
+    RETRY = "retry"  # hub unreachable or busy
+    REFUSED = "refused"  # the hub refused the request, or a list failed verification: cache unchanged
+    ERROR = "error"  # a local store failure
+
+
+#: Outcomes that are failures: the status page shows the message as the last error.
+FAILED = frozenset({UpdateOutcome.RETRY, UpdateOutcome.REFUSED, UpdateOutcome.ERROR})
+
+
 @dataclass(frozen=True)
 class UpdateResult:
-    """What one :meth:`Updater.poll_once` did.
+    """What one :meth:`Updater.poll_once` did; ``applied`` names each list applied."""
 
-    ``outcome``: ``unchanged`` (304), ``applied``, ``retry`` (hub unreachable or busy),
-    ``refused`` (the hub refused the request, or a list failed verification: cache unchanged),
-    ``error`` (local store failure). ``applied`` names each list applied.
-    """
-
-    outcome: str
+    outcome: UpdateOutcome
     applied: list[str] = field(default_factory=list)
     fresh_at: float | None = None
     delay: float = 0.0
@@ -67,11 +77,12 @@ class Updater(SyncPart):
     def poll_once(self) -> UpdateResult:
         """One poll: 304, or apply what the hub sends; records the outcome for :meth:`status`."""
         if not self.settings.hub_url:
-            return UpdateResult("refused", delay=self.settings.poll_interval, message="no hub_url")
+            return UpdateResult(UpdateOutcome.REFUSED, delay=self.settings.poll_interval, message="no hub_url")
         try:
             return self._note(self._poll())
         except sqlite3.Error as e:
-            return self._note(UpdateResult("error", delay=self.settings.poll_interval, message=f"device store: {e}"))
+            return self._note(UpdateResult(UpdateOutcome.ERROR, delay=self.settings.poll_interval,
+                                           message=f"device store: {e}"))
 
     # --- steps ------------------------------------------------------------------------------------
     def _interval(self) -> float:
@@ -81,8 +92,8 @@ class Updater(SyncPart):
         s = self.store.list_status()
         have = (s.trust_version or 0, s.revocation_version or 0)
         reply = self._get(*have)
-        outcome = outcome_of(reply.status) if reply.status else "retry"
-        if outcome != "ok":
+        outcome = outcome_of(reply.status)
+        if outcome is not Outcome.OK:
             return self._failed(reply, outcome)
         applied: list[str] = []
         if reply.status == 200:
@@ -92,15 +103,16 @@ class Updater(SyncPart):
                 # Most often a delta that does not fit the cached version: take the full snapshot.
                 reply = self._get(have[0], 0)
                 if reply.status != 200:
-                    return self._failed(reply, outcome_of(reply.status) if reply.status else "retry")
+                    return self._failed(reply, outcome_of(reply.status))
                 try:
                     applied = self._apply(reply.body)
                 except ListError as e2:
-                    return UpdateResult("refused", delay=self._interval(),
+                    return UpdateResult(UpdateOutcome.REFUSED, delay=self._interval(),
                                         message=f"list refused, cache unchanged: {e2} (first try: {e})")
         self._attempt = 0
         fresh_at, note = self._confirm(reply)
-        return UpdateResult("applied" if applied else "unchanged", applied, fresh_at, self._interval(), note)
+        return UpdateResult(UpdateOutcome.APPLIED if applied else UpdateOutcome.UNCHANGED, applied, fresh_at,
+                            self._interval(), note)
 
     def _get(self, trust: int, revocations: int) -> Reply:
         return self.client.request("GET", f"{PATH_LISTS}?trust={trust}&revocations={revocations}",
@@ -135,15 +147,16 @@ class Updater(SyncPart):
         self.store.raise_time_floor(fresh.at)
         return float(fresh.at), ""
 
-    def _failed(self, reply: Reply, outcome: str) -> UpdateResult:
+    def _failed(self, reply: Reply, outcome: Outcome) -> UpdateResult:
         code, message = reply.problem() if reply.status else ("unreachable", reply.error)
         text = f"hub {reply.status or 'unreachable'}: {message or code}"
         self._attempt += 1
-        if outcome == "retry":
+        if outcome is Outcome.RETRY:
             after = retry_after(reply.headers.get("retry-after"), time.time())
-            return UpdateResult("retry", delay=min(next_delay(self._attempt, self.settings.backoff_cap, after),
-                                                   max(self.settings.poll_interval, after or 0)), message=text)
-        return UpdateResult("refused", delay=self.settings.backoff_cap, message=text)
+            delay = min(next_delay(self._attempt, self.settings.backoff_cap, after),
+                        max(self.settings.poll_interval, after or 0))
+            return UpdateResult(UpdateOutcome.RETRY, delay=delay, message=text)
+        return UpdateResult(UpdateOutcome.REFUSED, delay=self.settings.backoff_cap, message=text)
 
     def _note(self, r: UpdateResult) -> UpdateResult:
         now = time.time()
@@ -157,7 +170,7 @@ class Updater(SyncPart):
             st["next_poll_at"] = now + r.delay
             if r.applied:
                 st["last_change_at"] = now
-            failed = r.outcome in ("retry", "refused", "error")
+            failed = r.outcome in FAILED
             st["last_error"] = r.message if failed else None
             st["note"] = None if failed else (r.message or None)
             if r.fresh_at is not None:

@@ -8,12 +8,15 @@ pruned, after ``retention``.
 Failures: connection errors, 408, 429 and 5xx are retried with full-jitter backoff (cap from
 ``[sync] backoff_cap``), never sooner than ``Retry-After``. 413 halves the batch. 401/403 (the hub
 does not accept this device) wait at the cap, rows untouched. Any other 4xx parks the batch in the
-quarantine (state ``sync.quarantine``: the rows and the hub's message) and declares the parked range
-to the hub, so one bad row cannot stop every row behind it. See docs/sync-protocol.md.
+quarantine (the store's ``quarantine`` tables: the range, the hub's message and a copy of the rows)
+and declares the parked range to the hub, so one bad row cannot stop every row behind it. The
+watermark never passes the last row sent: an ack above it (a confused or hostile hub) is not
+believed, or the rows between would never be sent. See docs/sync-protocol.md.
 """
 
 from __future__ import annotations
 
+import enum
 import errno
 import json
 import shutil
@@ -25,16 +28,15 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
-from gatekeeper.gate.backoff import next_delay, outcome_of, retry_after
+from gatekeeper.gate.backoff import Outcome, next_delay, outcome_of, retry_after
 from gatekeeper.gate.boot import boot_id
 from gatekeeper.gate.config import SyncSettings
-from gatekeeper.gate.store import Store
+from gatekeeper.gate.store import Parked, Store
 from gatekeeper.gate.syncpart import SyncPart
 from gatekeeper.verify import PrivateKey, PublicKey
 from gatekeeper.wire import PATH_LOG, Ack, encode_batch, take_within
 
 K_ACKED = "sync.acked"
-K_QUARANTINE = "sync.quarantine"
 #: Below this much free space on the store's file system, status() raises the disk alarm.
 MIN_FREE_BYTES = 64 * 1024 * 1024
 #: The end of every disk alarm: what happens to the log meanwhile.
@@ -48,16 +50,26 @@ def unacknowledged(store: Store) -> int:
     return store.log_count_after(int(store.get_state(K_ACKED) or 0))
 
 
+class UploadOutcome(enum.StrEnum):
+    """What one upload step did."""
+
+    IDLE = "idle"  # nothing to send
+    SENT = "sent"
+    RETRY = "retry"  # hub unreachable or busy
+    REFUSED = "refused"  # 401/403: device not accepted
+    QUARANTINED = "quarantined"
+    ERROR = "error"  # a local failure, such as a full disk
+
+
+#: Outcomes that are failures: the status page shows the message and when the next try is.
+FAILED = frozenset({UploadOutcome.RETRY, UploadOutcome.REFUSED, UploadOutcome.ERROR})
+
+
 @dataclass(frozen=True)
 class UploadResult:
-    """What one :meth:`Uploader.run_once` did.
+    """What one :meth:`Uploader.run_once` did; ``delay``: seconds until the next attempt."""
 
-    ``outcome``: ``idle`` (nothing to send), ``sent``, ``retry`` (hub unreachable or busy),
-    ``refused`` (401/403: device not accepted), ``quarantined``, ``error`` (local failure, such as
-    a full disk). ``delay``: seconds until the next attempt.
-    """
-
-    outcome: str
+    outcome: UploadOutcome
     sent: int = 0
     acked: int = 0
     backlog: int = 0
@@ -84,7 +96,8 @@ class Uploader(SyncPart):
     def run_once(self) -> UploadResult:
         """Send at most one batch (or one quarantine declaration) and record what happened."""
         if not self.settings.hub_url:
-            return self._note(UploadResult("idle", delay=self.settings.upload_interval, message="no hub_url"))
+            return self._note(UploadResult(UploadOutcome.IDLE, delay=self.settings.upload_interval,
+                                           message="no hub_url"))
         try:
             self._check_disk()
             self._prune()
@@ -93,7 +106,7 @@ class Uploader(SyncPart):
             if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or getattr(e, "errno", None) == errno.ENOSPC:
                 with self._lock:
                     self._status["disk_alarm"] = f"disk full: the device store cannot write ({e}); {KEPT}"
-            return self._note(UploadResult("error", delay=self.settings.upload_interval,
+            return self._note(UploadResult(UploadOutcome.ERROR, delay=self.settings.upload_interval,
                                            message=f"device store: {e}"), error=f"device store: {e}")
 
     def status(self) -> dict:
@@ -106,76 +119,73 @@ class Uploader(SyncPart):
     def _acked(self) -> int:
         return int(self.store.get_state(K_ACKED) or 0)
 
-    def _quarantine(self) -> list[dict]:
-        return json.loads(self.store.get_state(K_QUARANTINE) or "[]")
-
     def _send_one(self) -> UploadResult:
         acked = self._acked()
-        parked_all = self._quarantine()
-        parked = [p for p in parked_all if p["last"] > acked]
+        parked = self.store.parked(above=acked)
         rows = self.store.log_rows(acked, self._max_rows)
-        rows = [r for r in rows if not any(p["first"] <= r["seq"] <= p["last"] for p in parked)]
+        rows = [r for r in rows if not any(p.first <= r["seq"] <= p.last for p in parked)]
         encoded = take_within(rows, self.settings.batch_max_bytes)
         rows = rows[:len(encoded)]
         last_row = rows[-1]["seq"] if rows else 0
         # A parked range is declared in the batch that covers it: below the last row sent, or
         # on its own when no row follows it yet.
-        declare = [p for p in parked if p["last"] < last_row] if rows else parked[:1]
+        declare = [p for p in parked if p.last < last_row] if rows else parked[:1]
         if not rows and not declare:
-            return UploadResult("idle", acked=acked, backlog=0, delay=self.settings.upload_interval)
-        last = max([last_row] + [p["last"] for p in declare])
+            return UploadResult(UploadOutcome.IDLE, acked=acked, backlog=0, delay=self.settings.upload_interval)
+        last = max([last_row] + [p.last for p in declare])
         body = encode_batch(acked, last, encoded, time.monotonic(), boot_id(),
-                            [{k: p[k] for k in ("first", "last", "status", "message")} for p in declare])
+                            [{"first": p.first, "last": p.last, "status": p.status, "message": p.message}
+                             for p in declare])
         reply = self.client.request("POST", PATH_LOG, body,
                                     {"Content-Type": "application/json", "Content-Encoding": "gzip"})
-        outcome = outcome_of(reply.status) if reply.status else "retry"
-        if outcome == "ok":
+        outcome = outcome_of(reply.status)
+        if outcome is Outcome.OK:
             try:
                 ack = Ack.model_validate_json(reply.body)
             except ValidationError:  # a proxy's page, a truncated reply: not an ack, so try again
-                outcome = "retry"
+                outcome = Outcome.RETRY
             else:
-                return self._acknowledged(ack, len(rows))
+                return self._acknowledged(ack, len(rows), last)
         code, message = reply.problem() if reply.status else ("unreachable", reply.error)
         hub_says = f"hub {reply.status or 'unreachable'}: {message or code}"
-        if outcome == "retry":
+        if outcome is Outcome.RETRY:
             self._attempt += 1
             after = retry_after(reply.headers.get("retry-after"), time.time())
-            return self._later("retry", next_delay(self._attempt, self.settings.backoff_cap, after), hub_says)
-        if outcome == "refused_identity":
+            return self._later(UploadOutcome.RETRY, next_delay(self._attempt, self.settings.backoff_cap, after),
+                               hub_says)
+        if outcome is Outcome.REFUSED_IDENTITY:
             self._attempt += 1
-            return self._later("refused", self.settings.backoff_cap, hub_says)
-        if outcome == "too_large" and len(rows) > 1:
+            return self._later(UploadOutcome.REFUSED, self.settings.backoff_cap, hub_says)
+        if outcome is Outcome.TOO_LARGE and len(rows) > 1:
             self._max_rows = max(1, len(rows) // 2)
-            return UploadResult("retry", delay=0, message=hub_says, backlog=self.store.log_count_after(acked))
+            return UploadResult(UploadOutcome.RETRY, delay=0, message=hub_says,
+                                backlog=self.store.log_count_after(acked))
         if not rows:  # the hub refuses even a declaration: nothing to park, wait at the cap
-            return self._later("refused", self.settings.backoff_cap, hub_says)
-        self._park(rows, reply.status, message or code)
-        return UploadResult("quarantined", delay=0, message=hub_says, backlog=self.store.log_count_after(acked))
+            return self._later(UploadOutcome.REFUSED, self.settings.backoff_cap, hub_says)
+        self.store.park(rows, reply.status, (message or code)[:500], time.time())
+        self._max_rows = self.settings.batch_max_rows
+        return UploadResult(UploadOutcome.QUARANTINED, delay=0, message=hub_says,
+                            backlog=self.store.log_count_after(acked))
 
-    def _acknowledged(self, ack: Ack, sent: int) -> UploadResult:
-        # The hub's ack is the truth even when it is lower (a hub restored from a backup): the
-        # rows above it are still here (only acknowledged rows are pruned), and are sent again.
-        self.store.set_state(K_ACKED, ack.ack)
+    def _acknowledged(self, ack: Ack, sent: int, last: int) -> UploadResult:
+        # The hub's ack is the truth when it is lower (a hub restored from a backup): the rows above
+        # it are still here (only acknowledged rows are pruned), and are sent again. It is not when
+        # it is above the last row this batch covered: no hub can hold rows it was never sent.
+        acked = min(ack.ack, last)
+        self.store.set_state(K_ACKED, acked)
         self._attempt = 0
         self._max_rows = self.settings.batch_max_rows
-        backlog = self.store.log_count_after(ack.ack)
+        backlog = self.store.log_count_after(acked)
         with self._lock:
             self._status["last_ack_at"] = time.time()
             self._status["conflicts_flagged"] += len(ack.conflicts)
-        return UploadResult("sent", sent=sent, acked=ack.ack, backlog=backlog,
+        return UploadResult(UploadOutcome.SENT, sent=sent, acked=acked, backlog=backlog,
                             delay=0 if backlog else self.settings.upload_interval, conflicts=list(ack.conflicts))
 
-    def _later(self, outcome: str, delay: float, message: str) -> UploadResult:
+    def _later(self, outcome: UploadOutcome, delay: float, message: str) -> UploadResult:
         acked = self._acked()
         return UploadResult(outcome, acked=acked, backlog=self.store.log_count_after(acked), delay=delay,
                             message=message)
-
-    def _park(self, rows: list[dict], status: int, message: str) -> None:
-        entry = {"first": rows[0]["seq"], "last": rows[-1]["seq"], "status": status, "message": message[:500],
-                 "at": time.time(), "rows": rows}
-        self.store.set_state(K_QUARANTINE, json.dumps(self._quarantine() + [entry]))
-        self._max_rows = self.settings.batch_max_rows
 
     def _prune(self) -> None:
         now = time.time()
@@ -194,18 +204,18 @@ class Uploader(SyncPart):
         with self._lock:
             s = self._status
             s["backlog"], s["acked_seq"] = r.backlog, r.acked or s["acked_seq"]
-            if r.outcome in ("retry", "refused", "error") or error:
+            if r.outcome in FAILED or error:
                 s["last_error"] = error or r.message
                 s["next_retry_at"] = time.time() + r.delay
-            elif r.outcome == "sent":
+            elif r.outcome is UploadOutcome.SENT:
                 s["last_error"], s["next_retry_at"] = None, None
             if self._store is not None:
                 try:
-                    q = self._quarantine()
+                    q: list[Parked] = self._store.parked()
                 except sqlite3.Error:
                     q = []
-                s["quarantine"] = [{k: p[k] for k in ("first", "last", "status", "message", "at")} | {"rows": len(p["rows"])}
-                                   for p in q]
-                s["quarantine_message"] = (f"{sum(len(p['rows']) for p in q)} row(s) parked: hub said "
-                                           f"{q[-1]['status']} {q[-1]['message']}") if q else None
+                s["quarantine"] = [{"first": p.first, "last": p.last, "status": p.status, "message": p.message,
+                                    "at": p.at, "rows": p.rows} for p in q]
+                s["quarantine_message"] = (f"{sum(p.rows for p in q)} row(s) parked: hub said "
+                                           f"{q[-1].status} {q[-1].message}") if q else None
         return r

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from gatekeeper.gate.enrolment import EnrolError, enrol, first_lists
+from gatekeeper.gate.enrolment import EnrolError, EnrolFailure, enrol, first_lists
 from gatekeeper.gate.provision.install import (
     CONFIG_NAME,
     Progress,
@@ -22,16 +22,12 @@ from gatekeeper.wire import AuthorityPin, DeviceMaterial, ProvisionError, device
 
 # --- online: a one-time token ---------------------------------------------------------------------
 def _enrol_failure(hub_url: str, e: EnrolError) -> ProvisionError:
-    # EnrolError carries only its text: "hub unreachable (unreachable): <httpx error>" when no reply
-    # came (gatekeeper.sync.enrolment._refusal), "hub <status> (<code>): <message>" for a refusal.
-    text = str(e)
-    if not text.startswith("hub unreachable"):
-        return ProvisionError(f"the hub at {hub_url} refused the enrolment: {text}. Nothing was written.")
-    cause = text.split(": ", 1)[-1]
-    # Only a refused connection proves the request never arrived; after a timeout it may have.
-    spent = ("the token is not spent" if cause.startswith("ConnectError") else
+    if e.kind in (EnrolFailure.REFUSED, EnrolFailure.BAD_REPLY):
+        return ProvisionError(f"the hub at {hub_url} refused the enrolment: {e}. Nothing was written.")
+    # Only a connection never made proves the request never arrived; after a timeout it may have.
+    spent = ("the token is not spent" if e.kind is EnrolFailure.UNSENT else
              "the token may have been spent: if a retry says 'already used', ask for a new one")
-    return ProvisionError(f"cannot reach the hub at {hub_url} ({cause}): check the URL, the network and that "
+    return ProvisionError(f"cannot reach the hub at {hub_url} ({e.detail}): check the URL, the network and that "
                           f"the hub runs. Nothing was written; {spent}.")
 
 
