@@ -8,9 +8,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from gatekeeper.admin.ledger import LedgerEntry, append_ledger, ledger_entry, ledger_path, read_ledger
 from gatekeeper.admin.site import DAY, ISSUER_YEARS, Site, SiteError, SiteFiles
 
 __all__ = ['DAY', 'ISSUER_YEARS', 'Site', 'SiteError', 'SiteFiles']
+__all__ += ["LedgerEntry", "append_ledger", "ledger_entry", "ledger_path", "read_ledger"]
 __all__ += ["PER_PAGE", "SheetPass", "render_sheet"]
 
 _PRINTING = {"PER_PAGE", "SheetPass", "render_sheet"}

@@ -1,12 +1,23 @@
-"""Who is asking: a device's signed request, or an admin's bearer token, as FastAPI dependencies.
+"""Who is asking: a device's signed request, an admin's bearer token, or a console session, as
+FastAPI dependencies.
 
 Authentication runs before the body is validated, so a stranger learns nothing of the schema
 (401 first, 422 only for someone allowed to ask).
+
+For admin endpoints take one of (each a :class:`Principal`):
+
+- ``Reader``: any role (admin, operator, viewer): reads;
+- ``Operator``: admin or operator: passes, units, gates;
+- ``Admin``: admin only: accounts, devices, tokens.
+
+A bearer admin token is role admin. A console session (cookie ``gk_session``) has its account's
+role; a change (any method but GET/HEAD/OPTIONS) through a session also needs the session's CSRF
+token in the ``X-CSRF-Token`` header or the form field ``csrf``: 403 ``csrf`` otherwise. A role
+too small for the endpoint is 403 ``forbidden``.
 """
 
 from __future__ import annotations
 
-import enum
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -16,17 +27,13 @@ from starlette.concurrency import run_in_threadpool
 
 from gatekeeper.hub.errors import RefusedError
 from gatekeeper.hub.publisher import Publisher
+from gatekeeper.hub.roles import CHANGERS, Role
+from gatekeeper.hub.sessions import COOKIE, CSRF_FIELD, CSRF_HEADER, Sessions, same_token
 from gatekeeper.hub.store import Device, HubStore
 from gatekeeper.verify import PublicKey
 from gatekeeper.wire import TIME_WINDOW_S, device_id, parse_signature_headers
 
-
-class Role(enum.StrEnum):
-    """What a person (or a script) may do: admin everything, operator passes and gates, viewer read."""
-
-    ADMIN = "admin"
-    OPERATOR = "operator"
-    VIEWER = "viewer"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -94,16 +101,52 @@ async def signed_device(request: Request, store: Store) -> Device:
     return dev
 
 
-async def admin_principal(request: Request, store: Store) -> Principal:
-    """Dependency: an admin bearer token (role admin); 401 otherwise."""
+async def request_principal(request: Request, store: Store) -> Principal:
+    """Dependency: a bearer admin token (role admin) or a console session (its role); 401 otherwise.
+
+    A change through a session needs the session's CSRF token (403 ``csrf``)."""
     auth = request.headers.get("authorization", "")
     token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-    label = await run_in_threadpool(store.admin_label, token) if token else None
-    if label is None:
-        raise RefusedError(401, "admin_only", "an admin token is required (Authorization: Bearer ...; "
-                           "make one with 'gatekeeper hub admin-token')")
-    return Principal(label, Role.ADMIN, "token")
+    if token:
+        label = await run_in_threadpool(store.admin_label, token)
+        if label is not None:
+            return Principal(label, Role.ADMIN, "token")
+    else:
+        sessions: Sessions = request.app.state.sessions
+        session = await run_in_threadpool(sessions.get, request.cookies.get(COOKIE))
+        if session is not None:
+            if request.method not in SAFE_METHODS:
+                sent = request.headers.get(CSRF_HEADER)
+                if sent is None and request.headers.get("content-type", "").startswith(
+                        ("application/x-www-form-urlencoded", "multipart/form-data")):
+                    sent = (await request.form()).get(CSRF_FIELD)
+                if not same_token(sent if isinstance(sent, str) else None, session.csrf):
+                    raise RefusedError(403, "csrf", f"a change through a console session needs its CSRF token "
+                                       f"(header {CSRF_HEADER} or form field {CSRF_FIELD})")
+            return Principal(session.username, session.role, "session")
+    raise RefusedError(401, "admin_only", "an admin token is required (Authorization: Bearer ...; "
+                       "make one with 'gatekeeper hub admin-token'), or a signed-in console session")
+
+
+def require(*roles: Role):
+    """A dependency: the principal, when its role is one of ``roles``; 403 ``forbidden`` otherwise."""
+    allowed = frozenset(roles)
+
+    async def dependency(principal: Annotated[Principal, Depends(request_principal)]) -> Principal:
+        if principal.role not in allowed:
+            raise RefusedError(403, "forbidden", f"role {principal.role} may not do this "
+                               f"(needs {' or '.join(sorted(allowed))})")
+        return principal
+
+    return dependency
+
+
+async def admin_principal(principal: Annotated[Principal, Depends(request_principal)]) -> Principal:
+    """Dependency: role admin (an admin token, or an admin's console session)."""
+    return await require(Role.ADMIN)(principal)
 
 
 SignedDevice = Annotated[Device, Depends(signed_device)]
 Admin = Annotated[Principal, Depends(admin_principal)]
+Operator = Annotated[Principal, Depends(require(*CHANGERS))]
+Reader = Annotated[Principal, Depends(request_principal)]
