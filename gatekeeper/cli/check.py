@@ -25,15 +25,37 @@ def _human(row: dict) -> str:
     what = f" pass {row['pass_id']}" if row.get("pass_id") else ""
     label = f" [{row['label']}]" if row.get("label") else ""
     err = f" ({row['error']})" if row.get("error") else ""
+    err += f"\n      hint: {row['hint']}" if row.get("hint") else ""
     shown = row["input"] if len(row["input"]) <= 40 else row["input"][:37] + "..."
     return f"{verdict} {row['reason']:15} {shown}{what}{label}{err}"
+
+
+#: A pass typed on a command line that does not parse was most often changed by the shell: base45
+#: has '$', '%', '*' and spaces, and inside double quotes "$96" expands to nothing.
+MANGLED_HINT = ("if the text was pasted into a shell, quote it with single quotes ('GK1:...'), or give "
+                "--text - and paste it on standard input")
+
+
+def _texts(given: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """The --text values with each '-' replaced by the lines of standard input (only the line end is
+    taken off: a space is a base45 character); True for a text typed on the command line."""
+    out: list[tuple[str, bool]] = []
+    for t in given:
+        if t != "-":
+            out.append((t, True))
+            continue
+        out += [(line, False) for line in (raw.rstrip("\r\n") for raw in click.get_text_stream("stdin"))
+                if line.strip()]
+    return out
 
 
 @main.command("check")
 @CONFIG_OPTION
 @click.option("--at", "at", help="Decide as if the wall clock read this ISO 8601 time.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per decision.")
-@click.option("--text", "texts", multiple=True, help="A pass text to decide (repeatable).")
+@click.option("--text", "texts", multiple=True,
+              help="A pass text to decide (repeatable); '-' reads texts from standard input, one a line: no "
+                   "shell quoting to get wrong.")
 @click.argument("images", nargs=-1, type=click.Path(path_type=Path))
 def check(config_path: Path, at: str | None, as_json: bool, texts: tuple[str, ...], images: tuple[Path, ...]) -> None:
     """Decide each pass text (--text) or each code found in each IMAGE, as the gate would.
@@ -47,8 +69,11 @@ def check(config_path: Path, at: str | None, as_json: bool, texts: tuple[str, ..
     rows: list[dict] = []
     failed = False
     try:
-        for t in texts:
-            rows.append(_line(t, t, cp.decide(t, wall)))
+        for t, typed in _texts(texts):
+            row = _line(t, t, cp.decide(t, wall))
+            if typed and row["reason"] == "bad_format":
+                row["hint"] = MANGLED_HINT
+            rows.append(row)
         if images:
             # The decoder stack loads only for images. The chain is the one the gate runs (its
             # configured decoders), on a frame the size of the image.

@@ -13,7 +13,7 @@ from gatekeeper.admin import DAY, Site, SiteError
 from gatekeeper.atomicfile import write_atomic
 from gatekeeper.cli import main
 from gatekeeper.cli.common import fail, parse_time
-from gatekeeper.isotime import local_iso
+from gatekeeper.isotime import local_iso, machine_zone, zone_named
 from gatekeeper.verify import PASS_ID_LEN, EntryState, PassFormatError, Status, parse
 
 SITE_OPTION = click.option("--site", "site_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -94,10 +94,13 @@ def _pass_id(text: str | None, pass_id: str | None) -> bytes:
         if len(raw) != PASS_ID_LEN:
             raise click.BadParameter(f"a pass id is {PASS_ID_LEN * 2} hex digits", param_hint="--pass-id")
         return raw
+    if text == "-":  # from standard input: no shell quoting to get wrong
+        text = click.get_text_stream("stdin").readline().rstrip("\r\n")
     try:
         return parse(text.strip()).claims.pass_id
     except PassFormatError as e:
-        raise click.BadParameter(f"not a pass: {e}", param_hint="PASS_TEXT") from None
+        raise click.BadParameter(f"not a pass: {e} (pasted into a shell? quote it with single quotes, or give - and "
+                                 "paste it on standard input)", param_hint="PASS_TEXT") from None
 
 
 SITE_OR_HUB_OPTIONS = (
@@ -144,10 +147,11 @@ def _where(site_dir: Path | None, hub_url: str | None) -> None:
 
 @pass_group.command("revoke")
 @site_or_hub
-@click.argument("pass_text", required=False)
+@click.argument("pass_text", required=False, metavar="[PASS_TEXT|-]")
 @click.option("--pass-id", help="The pass id in hex, instead of the pass text.")
 @click.option("--state", type=click.Choice(["revoked", "red", "yellow"]), default="revoked", show_default=True)
-@click.option("--from", "since", help="ISO 8601 time the entry takes effect (default: now).")
+@click.option("--from", "since", help="When the entry takes effect: an ISO 8601 time, without an offset in the "
+                                      "site's time zone (with --hub: this machine's). Default: now.")
 def pass_revoke(site_dir: Path | None, hub_url: str | None, admin_token: str | None, pass_text: str | None,
                 pass_id: str | None, state: str, since: str | None) -> None:
     """Revoke a pass (or turn it red/yellow) in a new signed revocation list version.
@@ -157,17 +161,22 @@ def pass_revoke(site_dir: Path | None, hub_url: str | None, admin_token: str | N
     """
     _where(site_dir, hub_url)
     pid = _pass_id(pass_text, pass_id)
-    at = int(parse_time(since, "--from") if since else time.time())
-    if hub_url:
-        v = _on_hub(hub_url, admin_token, "POST", "/v1/admin/revocations",
-                    {"pass_id": pid.hex(), "state": state, "since": at})
-        click.echo(f"{state} {pid.hex()} from {at}; hub published revocation list v{v}")
-        return
     try:
-        full, delta = Site.open(site_dir).revoke(pid, EntryState[state.upper()], at)
+        site = Site.open(site_dir) if site_dir else None
     except SiteError as e:
         fail(str(e))
-    click.echo(f"{state} {pid.hex()} from {at}; wrote {full} and {delta}")
+    zone = site.zone if site else zone_named(machine_zone())
+    at = int(parse_time(since, "--from", zone) if since else time.time())
+    if site is None:
+        v = _on_hub(hub_url, admin_token, "POST", "/v1/admin/revocations",
+                    {"pass_id": pid.hex(), "state": state, "since": at})
+        click.echo(f"{state} {pid.hex()} from {local_iso(at, zone)}; hub published revocation list v{v}")
+        return
+    try:
+        full, delta = site.revoke(pid, EntryState[state.upper()], at)
+    except SiteError as e:
+        fail(str(e))
+    click.echo(f"{state} {pid.hex()} from {local_iso(at, zone)}; wrote {full} and {delta}")
 
 
 @pass_group.command("reinstate")

@@ -64,7 +64,7 @@ def pass_print(site_dir: Path, out: Path, count: int | None, labels: tuple[str, 
 
     if texts:
         given = [opt for opt, v in zip(ISSUE_OPTIONS, (count, labels, labels_file, valid_from, valid_until,
-                                                       scope, status)) if v]
+                                                       scope, status), strict=True) if v]
         if given:
             raise click.UsageError(f"--text prints passes already issued; it does not go with {', '.join(given)}")
         passes = [(t, _checked_claims(site, t, i)) for i, t in enumerate(texts, 1)]

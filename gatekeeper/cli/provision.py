@@ -107,7 +107,8 @@ def _report(p, as_json: bool, pinned: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object; no progress.")
 def provision(hub_url: str | None, token: str | None, gate_id: str | None, bundle: Path | None, scan: bool,
               camera_spec: str | None, timeout: str, directory: Path, authority_fingerprint: str | None,
-              trust_on_first_use: bool, sets: tuple[str, ...], force: bool, owner: str | None, no_selftest: bool, as_json: bool) -> None:
+              trust_on_first_use: bool, sets: tuple[str, ...], force: bool, owner: str | None, no_selftest: bool,
+              as_json: bool) -> None:
     """Make this machine a gate: a device key, enrolment, the signed lists, the configuration, a self-test.
 
     \b

@@ -17,10 +17,11 @@ import ipaddress
 import json
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from gatekeeper.hw.reasons import REASON_TEXT, UNKNOWN_REASON
@@ -140,7 +141,7 @@ class DisplayServer:
     def _safe_status(self) -> dict[str, Any]:
         try:
             return dict(self.status())
-        except Exception as exc:  # the page must keep working when a health probe fails
+        except Exception as exc:  # noqa: BLE001  the page must keep working when a health probe fails
             return {"error": f"{type(exc).__name__}: {exc}"}
 
     def _render_page(self) -> bytes:
@@ -187,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/":
                 self._send(HTTPStatus.OK, "text/html; charset=utf-8", self.display._render_page())
             elif path == "/status":
-                seq, last = self.display._snapshot()
+                _, last = self.display._snapshot()
                 body = {**self.display._safe_status(), "last_result": last}
                 self._send(HTTPStatus.OK, "application/json",
                            json.dumps(body, ensure_ascii=False).encode("utf-8"))

@@ -26,4 +26,5 @@ from gatekeeper.gate.provision.scan import provision_scan
 from gatekeeper.wire import AuthorityPin, ProvisionError
 
 __all__ = ["CONFIG_NAME", "AuthorityPin", "ProvisionError", "Provisioned", "check_free", "device_config",
-           "existing_device", "install", "merge", "provision_bundle", "provision_online", "provision_scan", "write_config"]
+           "existing_device", "install", "merge", "provision_bundle", "provision_online", "provision_scan",
+           "write_config"]

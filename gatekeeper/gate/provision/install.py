@@ -239,7 +239,7 @@ def install(material: DeviceMaterial, directory: Path, overrides: Mapping | None
         if uid_gid is not None:
             for p in (staged[0], staged[2], targets[2].parent):
                 os.chown(p, *uid_gid)
-        for src, dst in zip(staged, targets):
+        for src, dst in zip(staged, targets, strict=True):
             shutil.move(src, dst)  # a rename on one file system; the configuration goes last
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
