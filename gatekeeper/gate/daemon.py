@@ -20,19 +20,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from gatekeeper import __version__
 from gatekeeper.gate.boot import boot_id
 from gatekeeper.gate.checkpoint import Checkpoint, load_authority, policy_of
-from gatekeeper.gate.config import Settings, load_settings
+from gatekeeper.gate.config import ConfigError, Settings, load_settings
 from gatekeeper.gate.parts import build_gate, camera_source
 from gatekeeper.gate.store import Store
 from gatekeeper.gate.systemd_notify import notify, watchdog_seconds
 from gatekeeper.hw import DisplayServer, Gate, Metrics, install_signal_handlers
 from gatekeeper.isotime import iso, machine_zone
 from gatekeeper.scan import FrameLoop, FrameSource, Presentation, build_decoder
-from gatekeeper.verify import Decision, Reason
-from gatekeeper.wire import PassageRow
+from gatekeeper.verify import Clock, Decision, Reason
+from gatekeeper.wire import Alarm, GateReport, PassageRow, encode_report
 
 log = logging.getLogger("gatekeeper.daemon")
+
+#: The store's side of /status and the /metrics gauges are re-read this often by the daemon's own loop.
+HEALTH_EVERY_S = 1.0
+#: The /status fields that are also Prometheus gauges.
+GAUGE_KEYS = ("frame_rate", "log_backlog", "list_age_seconds", "clock_trusted", "gate_open")
 
 
 #: Hex digits of a pass id in a journal line: enough to find its row in the passage log, not the
@@ -110,6 +116,10 @@ class Daemon:
         self.loop: FrameLoop | None = None
         self.sync_parts: list[Any] = []
         self.log_alarm: str | None = None  # set when a passage-log write failed; shown on /status
+        self._started = time.monotonic()
+        self._last_decision_at: float | None = None  # for the gate report
+        self._health: dict = {}  # the store's side of status(), read on the tick
+        self._health_at = -HEALTH_EVERY_S
 
     # --- the decision path (runs on the decode thread) ------------------------------------------
     def on_presentation(self, p: Presentation) -> None:
@@ -167,6 +177,7 @@ class Daemon:
     def _log(self, kind: str, d: Decision, latency_ms: float | None) -> int:
         assert self.checkpoint is not None
         store = self.checkpoint.store
+        self._last_decision_at = d.at
         return store.log(PassageRow(
             kind=kind, allow=d.allow, reason=d.reason.value, pass_id=d.pass_id, issuer=d.issuer, scope=d.scope,
             status=d.status, label=d.label, at=d.at, wall=time.time(), mono=time.monotonic(),
@@ -194,29 +205,59 @@ class Daemon:
 
     # --- health -----------------------------------------------------------------------------------
     def status(self) -> dict:
-        """The device's health, for /status, the display footer and the demo."""
-        assert self.checkpoint is not None
-        # the uploader's watermark; sync loads lazily
-        from gatekeeper.gate.uploader import unacknowledged
-        with Store(self.checkpoint.store.path, self.checkpoint.store.authority) as store:
-            s = store.list_status()
-            clock = Checkpoint(self.settings, store).clock()
-            backlog = unacknowledged(store)
+        """The device's health, for /status, the display footer and the demo: the store's side as
+        the daemon's tick last read it (at most :data:`HEALTH_EVERY_S` old), the rest live."""
+        out = {**self._health, "frame_rate": round(self._fps, 1), "gate_open": bool(self.gate and self.gate.is_open),
+               "camera_ok": self._camera_ok(), "log_alarm": self.log_alarm}
+        for part in self.sync_parts:
+            out.update(part.status())
+        return out
+
+    def _tick(self, store: Store) -> None:
+        """Every :data:`HEALTH_EVERY_S` on the daemon's own loop: re-read the store's side of the
+        health with the loop's own connection, and set the gauges, whether or not anyone reads /status."""
+        now = time.monotonic()
+        if now - self._health_at < HEALTH_EVERY_S:
+            return
+        self._health_at = now
+        try:
+            self._health = self._read_health(store)
+        except sqlite3.Error as e:  # a locked or failing store: keep the last reading, say so
+            log.warning("health: cannot read the device store: %s", e)
+        out = self.status()
+        for key in GAUGE_KEYS:
+            self.metrics.set_gauge(key, out.get(key))
+
+    def _read_health(self, store: Store) -> dict:
+        from gatekeeper.gate.uploader import unacknowledged  # the uploader's watermark; sync loads lazily
+        s = store.list_status()
+        clock = Clock(time.time(), s.time_floor)
         age = None if s.revocation_checked_at is None else max(0.0, clock.now - s.revocation_checked_at)
-        out = {
+        return {
             "gate_id": self.settings.device.gate_id, "scope": self.settings.device.scope,
             "list_age_seconds": age, "list_stale": age is None or age > self.settings.policy.max_list_age,
             "trust_version": s.trust_version, "revocation_version": s.revocation_version,
             "revocation_entries": s.revocation_entries, "clock_trusted": clock.trusted,
-            "time_floor": iso(s.time_floor), "log_backlog": backlog, "frame_rate": round(self._fps, 1),
-            "gate_open": bool(self.gate and self.gate.is_open),
-            "camera_ok": self._camera_ok(), "log_alarm": self.log_alarm,
+            "time_floor": iso(s.time_floor), "log_backlog": unacknowledged(store),
         }
-        for part in self.sync_parts:
-            out.update(part.status())
-        for key in ("frame_rate", "log_backlog", "list_age_seconds", "clock_trusted", "gate_open"):
-            self.metrics.set_gauge(key, out[key])
-        return out
+
+    def report(self) -> str:
+        """The gate report sent to the hub with every request (gatekeeper.wire.report), from :meth:`status`."""
+        assert self.checkpoint is not None
+        s = self.status()
+        upload = s.get("upload", {})
+        raised = ((Alarm.LOG_WRITE, s["log_alarm"]), (Alarm.DISK_FULL, upload.get("disk_alarm")),
+                  (Alarm.CAMERA_DOWN, not s["camera_ok"]), (Alarm.QUARANTINE, upload.get("quarantine")))
+        with Store(self.checkpoint.store.path, self.checkpoint.store.authority) as store:
+            floor = store.time_floor
+        age, last = s["list_age_seconds"], self._last_decision_at
+        return encode_report(GateReport(
+            software_version=__version__, trust_version=s["trust_version"], revocation_version=s["revocation_version"],
+            list_age_seconds=None if age is None else int(age), list_stale=s["list_stale"],
+            clock_trusted=s["clock_trusted"], time_floor=int(floor) or None, log_backlog=s["log_backlog"],
+            alarms=tuple(a.value for a, on in raised if on), frame_rate=s["frame_rate"],
+            uptime_seconds=int(time.monotonic() - self._started), last_decision_at=None if last is None else int(last),
+            poll_interval=self.settings.sync.poll_interval))
 
     def _camera_ok(self) -> bool:
         last = getattr(self.loop, "last_frame_at", None)
@@ -228,7 +269,7 @@ class Daemon:
             return
         try:
             new = load_settings(self.config_path)
-        except Exception as e:  # a broken config on reload keeps the running one
+        except ConfigError as e:  # a broken config on reload keeps the running one
             log.error("reload refused, keeping the running configuration: %s", e)
             return
         self.checkpoint.policy = policy_of(new)
@@ -243,6 +284,9 @@ class Daemon:
         """Start every part, serve until stopped (or done), and leave the relay in its fail state."""
         st = self.settings
         self.checkpoint = Checkpoint(st, Store(st.path(st.device.store), load_authority(st)))
+        # The health's own connection, used only by this thread's tick: the decision path's is not shared.
+        health_store = Store(self.checkpoint.store.path, self.checkpoint.store.authority)
+        self._tick(health_store)
         state_dir = os.environ.get("STATE_DIRECTORY")
         self.gate = build_gate(st, self.on_manual, self.options.pin_factory,
                                Path(state_dir) / "failsafe.json" if state_dir else None)
@@ -268,6 +312,7 @@ class Daemon:
             notify("READY=1")
             self.events.emit({"event": "ready", "display": self.display.url if self.display else None})
             while not self.stopping.wait(0.05):
+                self._tick(health_store)
                 if self.options.exit_when_done and self.loop.done and not self.gate.is_open:
                     break
         finally:
@@ -281,6 +326,7 @@ class Daemon:
                 if self.display is not None:
                     self.display.stop()
                 self.checkpoint.close()
+                health_store.close()
         self.events.emit({"event": "stopped"})
         return 0
 
@@ -302,6 +348,8 @@ class Daemon:
             # imported only when a hub is configured
             from gatekeeper.gate.sync import make_sync_parts
             self.sync_parts = make_sync_parts(self.settings)
+            for part in self.sync_parts:
+                part.report = self.report
             fns += [part.run for part in self.sync_parts]
         return fns
 

@@ -61,7 +61,7 @@ def test_kill_9_loses_no_announced_decision(gate_site: GateSite, tmp_path: Path)
     for p in passes:
         script += [(p, 4), (None, 3)]
     frames = tmp_path / "frames"
-    write_frames(frames, script + [(None, 300)])
+    write_frames(frames, [*script, (None, 300)])
     proc = _start(gate_site, frames)
     announced = []
     assert proc.stdout is not None
