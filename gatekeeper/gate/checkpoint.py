@@ -21,8 +21,10 @@ def load_authority(settings: Settings) -> PublicKey:
 
 
 def policy_of(settings: Settings) -> Policy:
+    """The decision core's :class:`Policy` from the configuration's ``[device]`` scope and ``[policy]``."""
     p = settings.policy
-    return Policy(settings.device.scope, p.max_list_age, SitePolicy(p.stale_policy), SitePolicy(p.clock_policy))
+    return Policy(settings.device.scope, p.max_list_age, SitePolicy(p.stale_policy), SitePolicy(p.clock_policy),
+                  p.list_fail_age)
 
 
 class Checkpoint:
@@ -35,7 +37,7 @@ class Checkpoint:
         self.list_version: int | None = None  # the revocation list version the last decision used
 
     @classmethod
-    def from_config(cls, path: str | Path) -> "Checkpoint":
+    def from_config(cls, path: str | Path) -> Checkpoint:
         from gatekeeper.gate.config import load_settings
         return cls(load_settings(path))
 

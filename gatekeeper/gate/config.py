@@ -49,7 +49,10 @@ class DeviceSettings(_Section):
 
 
 class PolicySettings(_Section):
+    # Two freshness limits (docs/revocation-format.md, "Freshness"): flagged past the first, refused
+    # past the second when stale_policy is "deny".
     max_list_age: Duration = 24 * 3600.0
+    list_fail_age: Duration = 7 * 24 * 3600.0
     stale_policy: Literal["deny", "allow"] = "deny"
     clock_policy: Literal["deny", "allow"] = "deny"
 

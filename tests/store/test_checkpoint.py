@@ -27,7 +27,7 @@ store = "state/device.db"
 authority_key = "keys/authority.pub"
 [policy]
 max_list_age = "{age}"
-stale_policy = "{stale}"
+{fail}stale_policy = "{stale}"
 clock_policy = "{clock}"
 """
 
@@ -36,13 +36,15 @@ MakeCheckpoint = Callable[..., Checkpoint]
 
 @pytest.fixture
 def checkpoint(site: Site) -> Iterator[MakeCheckpoint]:
-    """``checkpoint(stale=..., clock=..., age=...)``: a Checkpoint from a config file in the site,
-    its store holding the site's first lists (applied at site creation time)."""
+    """``checkpoint(stale=..., clock=..., age=..., fail_age=...)``: a Checkpoint from a config file in the
+    site, its store holding the site's first lists (applied at site creation time)."""
     made: list[Checkpoint] = []
 
-    def make(stale: str = "deny", clock: str = "deny", age: str = "24h", apply: bool = True) -> Checkpoint:
+    def make(stale: str = "deny", clock: str = "deny", age: str = "24h", apply: bool = True,
+             fail_age: str | None = None) -> Checkpoint:
         cfg = site.root / f"device-{len(made)}.toml"
-        cfg.write_text(CONFIG.format(scope=SCOPE, age=age, stale=stale, clock=clock))
+        fail = f'list_fail_age = "{fail_age}"\n' if fail_age else ""
+        cfg.write_text(CONFIG.format(scope=SCOPE, age=age, stale=stale, clock=clock, fail=fail))
         cp = Checkpoint.from_config(cfg)
         if apply and cp.store.list_status().trust_version is None:
             cp.store.apply_list(site.trust_file().read_bytes())
@@ -139,6 +141,21 @@ def test_freshness_policy(site: Site, checkpoint: MakeCheckpoint) -> None:
     deny.store.apply_list(RevocationList(2, t0 + 2, None, pack_entries(
         {_pid(text): (int(EntryState.REVOKED), revoked_at)})).sign(site.authority))
     assert deny.decide(text, t0 + 10 * DAY).reason is Reason.REVOKED
+
+
+def test_list_fail_age_from_the_configuration(site: Site, checkpoint: MakeCheckpoint) -> None:
+    t0 = _t0(site)
+    text, _ = site.issue_pass(t0 - DAY, t0 + 30 * DAY)
+    two_days, strict = checkpoint(age="2h", fail_age="2d"), checkpoint(age="2h", fail_age="2h")
+    assert two_days.policy.list_fail_age_s == 2 * DAY and strict.policy.list_fail_age_s == 7200
+    d = two_days.decide(text, t0 + 2 * DAY)  # flagged, still decided
+    assert (d.allow, d.reason, d.list_stale) == (True, Reason.OK, True)
+    d = two_days.decide(text, t0 + 2 * DAY + 1)  # past the configured second limit, well before 7 days
+    assert (d.allow, d.reason, d.list_stale) == (False, Reason.LIST_STALE, True)
+    # strict: refused at the first limit
+    assert strict.decide(text, t0 + 7200).allow
+    d = strict.decide(text, t0 + 7201)
+    assert (d.allow, d.reason, d.list_stale) == (False, Reason.LIST_STALE, True)
 
 
 def test_no_revocation_list_is_stale(site: Site, checkpoint: MakeCheckpoint) -> None:
