@@ -19,7 +19,7 @@ from gatekeeper.cli.passes import (
     qr_of,
 )
 from gatekeeper.isotime import local_iso
-from gatekeeper.verify import SIGN_DOMAIN, PassClaims, PassFormatError, Status, parse
+from gatekeeper.verify import Clock, PassClaims, PassFormatError, Policy, Reason, Status, decide, parse
 
 #: A sheet is for one block or one building at a time; a typo like ``--count 5000`` should not
 #: sign thousands of passes and a 600-page PDF.
@@ -111,20 +111,23 @@ def _checked_claims(site: Site, text: str, n: int) -> PassClaims:
     """The claims of an issued pass text, refusing one that is malformed, or not signed by an
     issuer this site trusts: a tampered pass on paper would only be turned away at the gate."""
     where = f"--text #{n}"
+    text = text.strip()
     try:
-        signed = parse(text.strip())
+        claims = parse(text).claims
     except PassFormatError as e:
         fail(f"{where} is not a pass ({e}); nothing written")
     try:
-        issuer = site.trust_list().issuer(signed.claims.kid)
+        trust = site.trust_list()
     except SiteError as e:
         fail(str(e))
-    if issuer is None:
-        fail(f"{where}: its issuer key {signed.claims.kid.hex()} is not in site {site.name}'s trust list; "
-             f"nothing written")
-    if not issuer.key.verify(SIGN_DOMAIN, signed.signed, signed.signature):
+    # The gate's own decision says whether the issuer is trusted and the signature holds; the other
+    # reasons (expired, out of scope...) are the gate's business, not the printer's.
+    reason = decide(text, trust, Policy(claims.scope), Clock(time.time())).reason
+    if reason is Reason.UNKNOWN_ISSUER:
+        fail(f"{where}: its issuer key {claims.kid.hex()} is not in site {site.name}'s trust list; nothing written")
+    if reason is Reason.BAD_SIGNATURE:
         fail(f"{where}: the signature does not match (altered or damaged text); nothing written")
-    return signed.claims
+    return claims
 
 
 def _read_labels(path: Path) -> list[str]:
