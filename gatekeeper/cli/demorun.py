@@ -26,13 +26,12 @@ from rich.table import Table
 from rich.text import Text
 
 from gatekeeper.admin import DAY, Site, SiteError
-from gatekeeper.gate import Daemon, DaemonOptions, EventSink, load_settings
-from gatekeeper.gate import ProvisionError, provision_online
+from gatekeeper.gate import Daemon, DaemonOptions, EventSink, ProvisionError, load_settings, provision_online
 from gatekeeper.hub import HubProcess
 from gatekeeper.hw import reason_text
 from gatekeeper.isotime import iso
 from gatekeeper.scan import SyntheticSource, steady_pose
-from gatekeeper.verify import Status
+from gatekeeper.verify import Reason, Status
 
 SCOPE = "maple-court"
 FPS = 30.0
@@ -45,14 +44,25 @@ class Actor:
     who: str
     text: str | None
     seconds: float
-    expect: str
+    expect: Reason
+
+
+@dataclass(frozen=True)
+class DemoRow:
+    """One decision as the live view shows it."""
+
+    time: str
+    label: str
+    allow: bool
+    reason: Reason
+    latency: str
 
 
 @dataclass
 class DemoState:
     """What the live view shows; updated from daemon events (any thread)."""
 
-    rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    rows: list[DemoRow] = field(default_factory=list)
     relay: str = "closed"
     led: str = "off"
     status: dict = field(default_factory=dict)
@@ -83,12 +93,12 @@ def cast(site: Site, now: float) -> tuple[list[Actor], bytes]:
     red, _ = site.issue_pass(now - day, now + 30 * day, status=Status.RED, label="D-404")
     fake = forged(site.issue_pass(now - day, now + 30 * day, label="E-505")[0])
     actors = [
-        Actor("resident A-101, valid pass", ok, 1.0, "ok"),
-        Actor("resident B-202, revoked a minute ago on the hub", rev, 1.0, "revoked"),
-        Actor("resident C-303, pass expired yesterday", old, 1.0, "expired"),
-        Actor("someone with an edited (forged) pass", fake, 1.0, "bad_signature"),
-        Actor("a screenshot of a red code", red, 1.0, "status_red"),
-        Actor("a delivery rider: the volunteer presses the override", None, 1.0, "manual"),
+        Actor("resident A-101, valid pass", ok, 1.0, Reason.OK),
+        Actor("resident B-202, revoked a minute ago on the hub", rev, 1.0, Reason.REVOKED),
+        Actor("resident C-303, pass expired yesterday", old, 1.0, Reason.EXPIRED),
+        Actor("someone with an edited (forged) pass", fake, 1.0, Reason.BAD_SIGNATURE),
+        Actor("a screenshot of a red code", red, 1.0, Reason.STATUS_RED),
+        Actor("a delivery rider: the volunteer presses the override", None, 1.0, Reason.MANUAL),
     ]
     return actors, rev_claims.pass_id
 
@@ -120,11 +130,9 @@ class Demo:
     def on_event(self, e: dict) -> None:
         with self.state.lock:
             if e["event"] in ("decision", "manual"):
-                zh, en = reason_text(e["reason"])
-                verdict = "OPEN" if e["allow"] else "DENY"
                 lat = f"{e['latency_ms']:.1f} ms" if e.get("latency_ms") is not None else "-"
-                self.state.rows.append((time.strftime("%H:%M:%S"), e.get("label") or "-", verdict,
-                                        f"{zh} / {en} ({e['reason']})", lat))
+                self.state.rows.append(DemoRow(time.strftime("%H:%M:%S"), e.get("label") or "-", e["allow"],
+                                               Reason(e["reason"]), lat))
                 self.state.led = "green" if e["allow"] else "red"
             elif e["event"] == "gate":
                 self.state.relay = e["state"]
@@ -136,9 +144,10 @@ class Demo:
         for col in ("time", "label", "gate", "reason (中文 / English)", "latency"):
             t.add_column(col)
         with self.state.lock:
-            for time_s, label, verdict, reason, lat in self.state.rows[-12:]:
-                style = "bold green" if verdict == "OPEN" else "bold red"
-                t.add_row(time_s, label, Text(verdict, style=style), reason, lat)
+            for r in self.state.rows[-12:]:
+                zh, en = reason_text(r.reason.value)
+                verdict = Text("OPEN", style="bold green") if r.allow else Text("DENY", style="bold red")
+                t.add_row(r.time, r.label, verdict, f"{zh} / {en} ({r.reason.value})", r.latency)
             relay, led, st = self.state.relay, self.state.led, dict(self.state.status)
         led_style = {"green": "bold green", "red": "bold red"}.get(led, "dim")
         health = Text.assemble(
@@ -214,8 +223,8 @@ class Demo:
 
     def _summary(self, actors: list[Actor], finished: bool) -> int:
         """Print what happened; 1 if the whole scene played and something differed from the script."""
-        seen = [r[3].rsplit("(", 1)[-1].rstrip(")") for r in self.state.rows]
-        expected = [a.expect for a in actors]
+        seen = [r.reason.value for r in self.state.rows]
+        expected = [a.expect.value for a in actors]
         backlog = self.state.status.get("log_backlog")
         self.console.print(f"decisions: {', '.join(seen)}")
         self.console.print(f"passage log rows not yet at the hub: {backlog}")
