@@ -5,6 +5,7 @@ Layout of a site directory::
     site.toml                      name, scope, the current issuer key id, the time zone
     keys/authority.key|.pub        the authority key: signs trust and revocation lists
     keys/issuer-<kid>.key|.pub     issuer keys: sign passes
+    keys/retired-<time>/           keys replaced by ``rotate_authority`` (kept for the record)
     lists/trust-v<N>.gkl           signed trust lists, one per version
     lists/revocations-v<N>.full.gkl        full revocation snapshots
     lists/revocations-v<N>.delta-v<M>.gkl  the delta from version M to N
@@ -16,9 +17,11 @@ Every file is written atomically; a site directory is never half-made or half-up
 
 from __future__ import annotations
 
+import re
 import time
 import tomllib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -56,6 +59,24 @@ class SiteFiles:
     """What ``init`` made, for printing."""
 
     paths: list[Path]
+
+
+@dataclass(frozen=True)
+class AuthorityRotation:
+    """What ``rotate_authority`` made: the new authority's public key, the new lists, where the old keys went."""
+
+    authority: PublicKey
+    trust_file: Path
+    revocation_file: Path
+    retired: Path
+
+
+def _version(path: Path, prefix: str) -> int:
+    """The version in a list file's name (``trust-v000003.gkl`` -> 3)."""
+    m = re.match(re.escape(prefix) + r"(\d+)\.", path.name)
+    if m is None:
+        raise SiteError(f"{path}: not a list file name")
+    return int(m.group(1))
 
 
 def _write_key(path: Path, key: PrivateKey) -> None:
@@ -206,6 +227,39 @@ class Site:
         write_atomic(delta_path, delta.sign(authority))
         write_atomic(full_path, full.sign(authority))  # the full file last: it marks the version done
         return full_path, delta_path
+
+    def rotate_authority(self, now: float | None = None) -> AuthorityRotation:
+        """Replace a lost or stolen authority key: a new authority and a new issuer, a trust list
+        naming only the new issuer and an empty revocation snapshot, both signed by the new
+        authority at the next versions. Works without the old key (it may be gone).
+
+        The old authority and issuer keys move to ``keys/retired-<time>/``. Every pass of the old
+        issuers is refused by a gate that trusts the new authority (their issuer is not in its trust
+        list), so their revocation entries are not carried over. Gates must be provisioned again:
+        they hold the old authority's public key and refuse the new lists (see docs/operations.md).
+        """
+        now = int(now if now is not None else time.time())
+        keys = self.root / "keys"
+        retired = keys / f"retired-{datetime.fromtimestamp(now, UTC):%Y%m%dT%H%M%SZ}"
+        if retired.exists():
+            raise SiteError(f"{retired} exists: the authority was rotated a moment ago; wait a second")
+        trust_v = _version(self._latest("trust-v*.gkl", "trust list"), "trust-v") + 1
+        revocation_v = _version(self.revocation_file(), "revocations-v") + 1
+        retired.mkdir(parents=True)
+        for old in sorted(keys.glob("authority.*")) + sorted(keys.glob("issuer-*")):
+            old.rename(retired / old.name)
+        authority, issuer = PrivateKey.generate(), PrivateKey.generate()
+        _write_key(keys / "authority.key", authority)
+        _write_key(keys / f"issuer-{issuer.kid.hex()}.key", issuer)
+        tl = TrustList(trust_v, now, (Issuer(issuer.public, now - 60, now + ISSUER_YEARS * 365 * DAY, (self.scope,),
+                                             False),))
+        trust_path = self.root / "lists" / f"trust-v{trust_v:06d}.gkl"
+        write_atomic(trust_path, tl.sign(authority))
+        revocation_path = self.root / "lists" / f"revocations-v{revocation_v:06d}.full.gkl"
+        write_atomic(revocation_path, RevocationList(revocation_v, now, None, b"").sign(authority))
+        self.issuer_kid = issuer.kid.hex()
+        self._save_meta()
+        return AuthorityRotation(authority.public, trust_path, revocation_path, retired)
 
     def rotate_issuer(self, overlap_days: float | None = None, now: float | None = None) -> tuple[str, Path]:
         """Roll the issuer key over: a new key and trust list v+1.

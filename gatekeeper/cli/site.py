@@ -77,3 +77,27 @@ def site_rotate(site_dir: Path, overlap_days: float | None) -> None:
         fail(str(e))
     click.echo(f"New issuer key {kid}; new trust list {path}")
     click.echo(f"Apply it on each device: gatekeeper lists apply --config CONFIG {path}")
+
+
+@site.command("rotate-authority")
+@click.option("--site", "site_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.confirmation_option(prompt="Replace the site's authority? Every gate must then be provisioned again and "
+                                  "every pass issued again")
+def site_rotate_authority(site_dir: Path) -> None:
+    """Replace a lost or stolen authority key: a new authority and issuer, new lists signed by it.
+
+    Every old pass is refused once a gate trusts the new authority; every gate must be provisioned
+    again with the new fingerprint. The runbook is in docs/operations.md.
+    """
+    from gatekeeper.wire import show_fingerprint
+    try:
+        r = Site.open(site_dir).rotate_authority()
+    except SiteError as e:
+        fail(str(e))
+    click.echo(f"New authority key, fingerprint {show_fingerprint(r.authority)}")
+    for what, path in [("trust list (the new issuer only)", r.trust_file),
+                       ("revocation list (empty)", r.revocation_file), ("old keys moved to", r.retired)]:
+        click.echo(f"  {what:34} {path}")
+    click.echo("Next (docs/operations.md, 'The authority key is lost or stolen'): restart the hub with --site "
+               f"{site_dir}; provision every gate again with --force --authority-fingerprint and the new "
+               "fingerprint; issue every pass again.")
