@@ -13,9 +13,9 @@ from gatekeeper.admin.site import DAY, ISSUER_YEARS, Site, SiteError, SiteFiles
 
 __all__ = ['DAY', 'ISSUER_YEARS', 'Site', 'SiteError', 'SiteFiles']
 __all__ += ["LedgerEntry", "append_ledger", "ledger_entry", "ledger_path", "read_ledger"]
-__all__ += ["PER_PAGE", "SheetPass", "render_sheet"]
+__all__ += ["PER_PAGE", "SheetPass", "draw_qr", "render_sheet"]
 
-_PRINTING = {"PER_PAGE", "SheetPass", "render_sheet"}
+_PRINTING = {"PER_PAGE", "SheetPass", "draw_qr", "render_sheet"}
 
 
 def __getattr__(name: str) -> Any:

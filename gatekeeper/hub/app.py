@@ -17,7 +17,7 @@ from gatekeeper.admin import Site
 from gatekeeper.hub.errors import install_error_handlers
 from gatekeeper.hub.limits import HubTimeAndLimit
 from gatekeeper.hub.publisher import Publisher
-from gatekeeper.hub.routers import audit, console, devices, lists, log, passes, units
+from gatekeeper.hub.routers import audit, console, devices, lists, log, passes, residents, units
 from gatekeeper.hub.routers.openapi import NESTED_SCHEMAS
 from gatekeeper.hub.store import HubStore
 from gatekeeper.wire import MAX_BODY_BYTES, PATH_ENROL, PATH_LISTS
@@ -30,6 +30,7 @@ def create_app(store: HubStore, publisher: Publisher) -> FastAPI:
                               "See docs/sync-protocol.md for signing and batch semantics.")
     app.state.store, app.state.publisher = store, publisher
     console.install(app, store, publisher)  # accounts, sessions, audit log, registry, the pages
+    residents.install(app)  # the residents' self-service pages at /r/<code> (after the console: its registry)
     app.add_middleware(HubTimeAndLimit, limit=MAX_BODY_BYTES,
                        per_path={PATH_ENROL: devices.MAX_ENROL_BYTES, PATH_LISTS: 0})
     install_error_handlers(app)

@@ -35,6 +35,7 @@ class AuditAction(enum.StrEnum):
     ACCOUNT_ADD = "account_add"
     ACCOUNT_DISABLE = "account_disable"
     ACCOUNT_PASSWORD = "account_password"
+    ACCOUNT_ROLE = "account_role"
     UNIT_CREATE = "unit_create"
     UNIT_UPDATE = "unit_update"
     UNIT_IMPORT = "unit_import"
@@ -47,6 +48,13 @@ class AuditAction(enum.StrEnum):
     EXPORT = "export"
     DEVICE_ENROL = "device_enrol"
     DEVICE_REVOKE = "device_revoke"
+    RESIDENT_LETTER = "resident_letter"        # a unit's letter (re)printed: its old code stops working
+    RESIDENT_MODE = "resident_mode"            # self-service passes at once or after approval
+    RESIDENT_FREEZE = "resident_freeze"
+    RESIDENT_UNFREEZE = "resident_unfreeze"
+    RESIDENT_REQUEST = "resident_request"      # a resident asked for a pass (approval mode)
+    RESIDENT_APPROVE = "resident_approve"
+    RESIDENT_REFUSE = "resident_refuse"
 
 
 @dataclass(frozen=True)
