@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from gpiozero import Button, Factory
 
@@ -14,7 +14,7 @@ class OverrideButton:
 
     Contacts bounce on press and on release, and not every pin factory debounces (the mock one
     does not), so a press counts only if ``debounce_seconds`` have passed since the last counted
-    press and since the last release.
+    press and since the last release (``clock``: monotonic seconds; tests pass their own).
     ``on_press`` runs in gpiozero's callback thread: it should log the manual decision and then
     open the gate, and not block for long.
     """
@@ -27,8 +27,10 @@ class OverrideButton:
         pull_up: bool = True,
         debounce_seconds: float = 0.3,
         pin_factory: Factory | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._on_press = on_press
+        self._clock = clock
         self._debounce = debounce_seconds
         self._last_press = -float("inf")
         self._last_release = -float("inf")
@@ -43,7 +45,7 @@ class OverrideButton:
         return bool(self._button.is_pressed)
 
     def _pressed(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             if now - max(self._last_press, self._last_release) < self._debounce:
                 return
@@ -52,7 +54,7 @@ class OverrideButton:
 
     def _released(self) -> None:
         with self._lock:
-            self._last_release = time.monotonic()
+            self._last_release = self._clock()
 
     def close(self) -> None:
         """Release the pin; no more callbacks."""

@@ -6,8 +6,6 @@ import json
 import re
 import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,9 @@ import pytest
 
 from gatekeeper.hw.display import DisplayServer
 from gatekeeper.hw.metrics import GAUGES, Metrics
-from gatekeeper.hw.reasons import REASON_TEXT
+from gatekeeper.hw.reasons import UNKNOWN_REASON, reason_text
+from gatekeeper.verify import Reason
+from tests.kit.core import wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 HEALTH = {"list_age_seconds": 420.0, "clock_trusted": True, "log_backlog": 7, "frame_rate": 29.8}
@@ -87,7 +87,11 @@ def test_page_has_every_reason_and_escapes_labels(display):
     assert state is not None
     data = json.loads(state.group(1))
     assert data["last"]["label"] == "</script><script>alert(1)</script>"
-    assert set(data["reasons"]) == set(REASON_TEXT)
+    # every reason the core can decide has its own text on the page, and the daemon's log_failed alarm
+    assert set(data["reasons"]) == {r.value for r in Reason} | {"log_failed"}
+    assert all(tuple(data["reasons"][r.value]) != UNKNOWN_REASON and all(data["reasons"][r.value])
+               for r in Reason)
+    assert all(reason_text(r.value) == tuple(data["reasons"][r.value]) for r in Reason)
     assert data["reasons"]["revoked"] == ["已撤销", "Revoked"]
 
 
@@ -159,18 +163,18 @@ def read_events(response: httpx.Response) -> Iterator[tuple[str, dict]]:
             yield name, json.loads(line[6:])
 
 
-def test_sse_delivers_within_half_a_second(display):
-    with httpx.stream("GET", display.url + "/events", timeout=5) as response:
+def test_sse_delivers_each_result(display):
+    # How fast is a benchmark's question (tools/), not a test's: here, each result arrives, in order.
+    with httpx.stream("GET", display.url + "/events", timeout=30) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = read_events(response)
         assert next(events) == ("status", HEALTH)
         for result in (ALLOW, DENY):
-            published = time.monotonic()
-            threading.Timer(0.05, display.publish, [result]).start()
+            display.publish(result)
             name, data = next(events)
-            latency = time.monotonic() - published - 0.05
-            assert name == "result" and data["reason"] == result["reason"]
-            assert latency < 0.5, f"event took {latency:.3f} s"
+            while name == "status":  # a periodic status event may come first
+                name, data = next(events)
+            assert name == "result" and {k: data[k] for k in result} == result
 
 
 def test_many_clients_and_disconnects_do_not_break_server(display):
@@ -189,7 +193,8 @@ def test_many_clients_and_disconnects_do_not_break_server(display):
     for s in streams:
         s.__exit__(None, None, None)
     display.publish(DENY)  # written to closed sockets: must not raise here
-    time.sleep(0.1)
+    # every stream's thread met its closed socket and ended cleanly (the next status event at the latest)
+    assert wait_until(lambda: display._clients == 0, 15)
     assert httpx.get(display.url + "/status").status_code == 200
 
 

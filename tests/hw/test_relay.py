@@ -28,8 +28,8 @@ def test_pulse_opens_then_closes_within_bound(factory):
     relay.pulse()
     assert relay.is_open and pin.state == 1
     assert wait_until(lambda: not relay.is_open)
-    elapsed = time.monotonic() - started
-    assert 0.18 <= elapsed <= 0.6
+    # at least the pulse (a busy machine only makes it longer; the bound is MAX_PULSE_SECONDS, below)
+    assert time.monotonic() - started >= 0.18
     assert pin.state == 0
     # exactly one high period, then low again
     assert [bool(s.state) for s in pin.states] == [False, True, False]
@@ -40,13 +40,12 @@ def test_pulse_during_pulse_extends_and_opens_once(factory):
     relay = GateRelay(RELAY, pin_factory=factory)
     states: list[str] = []
     relay.on_state(states.append)
-    relay.pulse(0.2)
-    time.sleep(0.1)
-    relay.pulse(0.2)
-    time.sleep(0.15)
-    assert relay.is_open  # 0.25 s after the first pulse began: extended
-    assert wait_until(lambda: not relay.is_open)
-    assert states == ["open", "closed"]
+    relay.pulse(0.5)
+    second = time.monotonic()
+    relay.pulse(1.0)  # while the first holds the gate open
+    assert wait_until(lambda: not relay.is_open, 10)
+    assert time.monotonic() - second >= 0.9  # extended past the first pulse's end
+    assert states == ["open", "closed"]  # one opening
     relay.close()
 
 
@@ -92,8 +91,7 @@ def test_close_cancels_pending_pulse_and_reports_state(factory):
     relay.close()
     relay.close()  # idempotent
     assert states == ["open", "closed"]
-    time.sleep(0.05)
-    assert not [t for t in threading.enumerate() if t.name == "gate-relay"]
+    assert wait_until(lambda: not [t for t in threading.enumerate() if t.name == "gate-relay"])
     with pytest.raises(RuntimeError):
         relay.pulse()
 
