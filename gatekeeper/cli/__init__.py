@@ -17,7 +17,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from gatekeeper.cli import check, demo, enrolment, hub, letters, lists, passes, printing, provision, run, site  # noqa: F401  (each registers its commands on main)
+    from gatekeeper.cli import check, demo, enrolment, hub, letters, lists, passes, printing, provision, run, site, users  # noqa: F401, I001, E501  (each registers its commands on main)
 
 
 _register()
