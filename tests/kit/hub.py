@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -100,8 +101,8 @@ class PgCluster:
         return self.url(name)
 
     def stop(self) -> None:
-        subprocess.run(self.prefix + [str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
-                                      "stop"], capture_output=True, check=False)
+        subprocess.run([*self.prefix, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
+                        "stop"], capture_output=True, check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -181,6 +182,7 @@ class CountingRelay:
         self.target_port = target_port
         self.sent = self.received = 0  # client->hub, hub->client
         self.connections = 0
+        self._pipes_done = 0  # two pipes a connection, each ends when its source closes
         self._server = socket.socket()
         self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._server.bind(("127.0.0.1", 0))
@@ -195,7 +197,12 @@ class CountingRelay:
 
     def reset(self) -> None:
         with self._lock:
-            self.sent = self.received = self.connections = 0
+            self.sent = self.received = self.connections = self._pipes_done = 0
+
+    def idle(self) -> bool:
+        """True when every connection made so far has closed both ways: the counts are final."""
+        with self._lock:
+            return self._pipes_done == 2 * self.connections
 
     def _accept(self) -> None:
         import threading
@@ -220,10 +227,10 @@ class CountingRelay:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            with self._lock:
+                self._pipes_done += 1
 
     def close(self) -> None:
         self._server.close()

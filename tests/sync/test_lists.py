@@ -10,6 +10,7 @@ from gatekeeper.gate import Updater, Uploader
 from gatekeeper.gate.checkpoint import Checkpoint
 from gatekeeper.hub.store import HubStore
 from gatekeeper.verify import Reason, parse
+from tests.kit.core import wait_until
 from tests.kit.hub import CountingRelay, HubProcess, enrolled_device, log_row
 
 
@@ -76,11 +77,12 @@ def test_unchanged_poll_is_one_small_request(hub, site, tmp_path):
     up = Updater(*dev.sync_args())
     assert up.poll_once().outcome == "unchanged"  # warms the connection and the clock offset
     up.close()
+    assert wait_until(relay.idle, 10)  # the first poll's bytes are all counted before the reset
     up = Updater(*dev.sync_args())
     relay.reset()
     res = up.poll_once()
     up.close()
-    time.sleep(0.2)
+    assert wait_until(relay.idle, 10)  # the relay has counted every byte
     assert res.outcome == "unchanged" and res.fresh_at is not None
     assert relay.connections == 1
     assert relay.sent + relay.received < 1024, (relay.sent, relay.received)

@@ -12,6 +12,7 @@ from gatekeeper.gate.checkpoint import Checkpoint
 from gatekeeper.gate.enrolment import EnrolError, enrol
 from gatekeeper.hub.store import HubStore
 from gatekeeper.verify import PrivateKey, Reason
+from tests.kit.core import wait_until
 from tests.kit.hub import HubProcess, enrolled_device, fill_log, log_row, make_device
 
 
@@ -90,15 +91,12 @@ def test_hub_killed_mid_batch_every_row_once(hub, site, tmp_path):
     t.start()
     try:
         for kills in range(3):  # kill -9 three times while batches are in flight
-            deadline = time.monotonic() + 30
-            while len(hub_rows(hub)) < (kills + 1) * 2000 and time.monotonic() < deadline:
-                time.sleep(0.02)
+            assert wait_until(lambda k=kills: len(hub_rows(hub)) >= (k + 1) * 2000, 60)
             hub.kill()
-            time.sleep(0.3)
+            # the device meets the dead hub before it comes back
+            assert wait_until(lambda: up.status()["upload"]["last_error"] is not None, 30)
             hub.start()
-        deadline = time.monotonic() + 60
-        while up.status()["upload"]["acked_seq"] != n and time.monotonic() < deadline:
-            time.sleep(0.1)
+        assert wait_until(lambda: up.status()["upload"]["acked_seq"] == n, 120)
     finally:
         stop.set()
         t.join(10)
