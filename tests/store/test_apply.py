@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gatekeeper.admin.site import DAY, Site
-from gatekeeper.gate.store import SCHEMA_VERSION, Store
+from gatekeeper.gate.store import MIGRATIONS, SCHEMA_VERSION, Parked, Store, connect
 from gatekeeper.verify import (
     EntryState,
     Issuer,
@@ -31,6 +32,7 @@ from gatekeeper.verify import (
 from gatekeeper.verify.envelope import seal
 from gatekeeper.verify.revocation import KIND as REV_KIND
 from tests.kit.core import SCOPE
+from tests.kit.hub import log_row
 
 PID = [bytes([n]) * 12 for n in range(1, 10)]
 
@@ -91,7 +93,7 @@ def test_site_revoke_writes_a_full_and_a_delta_that_both_apply(tmp_path: Path, s
 def test_an_issuer_allowed_to_sign_lists_may_sign_them(site: Site, store: Store) -> None:
     signer = PrivateKey.generate()
     t = store.list_status().revocation_issued_at
-    tl = TrustList(2, t, site.trust_list().issuers + (Issuer(signer.public, t - DAY, t + DAY, (SCOPE,), True),))
+    tl = TrustList(2, t, (*site.trust_list().issuers, Issuer(signer.public, t - DAY, t + DAY, (SCOPE,), True)))
     store.apply_list(tl.sign(site.authority))
     store.apply_list(rl(2, t + 1, {PID[0]: (1, t)}, base=1).sign(signer))
     assert store.lookup(PID[0]).state is EntryState.REVOKED
@@ -102,7 +104,7 @@ def test_an_issuer_signing_lists_is_bounded(site: Site, store: Store, dump_db) -
     authority may do each."""
     signer = PrivateKey.generate()
     t = store.list_status().revocation_issued_at
-    tl = TrustList(2, t, site.trust_list().issuers + (Issuer(signer.public, t - DAY, t + DAY, (SCOPE,), True),))
+    tl = TrustList(2, t, (*site.trust_list().issuers, Issuer(signer.public, t - DAY, t + DAY, (SCOPE,), True)))
     store.apply_list(tl.sign(site.authority))
     store.apply_list(rl(2, t + 1, {PID[0]: (1, t)}, base=1).sign(signer))
     refused(store, rl(3, t + 2, lifted={PID[0]}, base=2).sign(signer), dump_db, "only the authority may lift")
@@ -114,7 +116,7 @@ def test_an_issuer_signing_lists_is_bounded(site: Site, store: Store, dump_db) -
     assert store.lookup(PID[0]) is None and store.list_status().revocation_version == 5000
 
 
-def test_schema_version_is_recorded_and_a_newer_schema_is_refused(tmp_path: Path, site: Site) -> None:
+def test_schema_version_is_recorded_and_a_newer_schema_is_refused(tmp_path: Path, site: Site, dump_db) -> None:
     path = tmp_path / "d.db"
     Store(path, site.authority_public).close()
     conn = sqlite3.connect(path)
@@ -125,12 +127,38 @@ def test_schema_version_is_recorded_and_a_newer_schema_is_refused(tmp_path: Path
     conn.close()
     with pytest.raises(RuntimeError, match=f"schema {SCHEMA_VERSION + 1} is newer"):
         Store(path, site.authority_public)
-    # reopening an up-to-date store migrates nothing
-    conn = sqlite3.connect(path)
+    # reopening an up-to-date store migrates nothing: it changes nothing, and needs no write lock
+    conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
-    conn.commit()
+    before = dump_db(path)
+    conn.execute("BEGIN IMMEDIATE")  # another writer holds the lock while the store opens
+    try:
+        Store(path, site.authority_public).close()
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+    assert dump_db(path) == before
+
+
+def test_a_schema_1_store_with_a_json_quarantine_is_migrated_into_the_tables(tmp_path: Path, site: Site) -> None:
+    path = tmp_path / "old.db"
+    conn = connect(path)
+    MIGRATIONS[1](conn)  # a store as release 1 left it, its quarantine a JSON list in a meta key
+    row = log_row(pass_id="ab" * 12).columns() | {"seq": 3}
+    parked = [{"first": 3, "last": 4, "status": 422, "message": "label too long", "at": 1700000000.5,
+               "rows": [row, row | {"seq": 4, "label": "x" * 300}]},
+              {"first": 9, "last": 9, "status": 400, "message": "bad", "at": 1700000100.0, "rows": [row | {"seq": 9}]}]
+    conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)",
+                     [("schema_version", "1"), ("sync.quarantine", json.dumps(parked))])
     conn.close()
-    Store(path, site.authority_public).close()
+    with Store(path, site.authority_public) as store:
+        assert store.get_state("schema_version") == str(SCHEMA_VERSION) and SCHEMA_VERSION == 2
+        assert store.get_state("sync.quarantine") is None
+        assert store.parked() == [Parked(3, 4, 422, "label too long", 1700000000.5, 2),
+                                  Parked(9, 9, 400, "bad", 1700000100.0, 1)]
+        assert store.parked(above=4) == [Parked(9, 9, 400, "bad", 1700000100.0, 1)]
+        kept = store.conn.execute("SELECT seq, label, pass_id FROM quarantine_rows ORDER BY seq").fetchall()
+        assert kept == [(3, "A-101", "ab" * 12), (4, "x" * 300, "ab" * 12), (9, "A-101", "ab" * 12)]
 
 
 # --- refused, each leaving the cache exactly as it was ---------------------------------------------
@@ -166,8 +194,8 @@ def test_wrong_signers_are_refused(cached: Store, site: Site, dump_db) -> None:
     refused(cached, tl.sign(site.issuer), dump_db, "signed by key")
     # an issuer allowed to sign lists, but outside its window
     signer = PrivateKey.generate()
-    cached.apply_list(TrustList(2, t, site.trust_list().issuers + (
-        Issuer(signer.public, t - DAY, t + 10, (SCOPE,), True),)).sign(site.authority))
+    cached.apply_list(TrustList(2, t, (*site.trust_list().issuers,
+                                       Issuer(signer.public, t - DAY, t + 10, (SCOPE,), True))).sign(site.authority))
     refused(cached, rl(5, t + 11).sign(signer), dump_db, "outside its trusted window")
 
 
@@ -230,7 +258,7 @@ def test_a_tampered_byte_anywhere_is_refused(cached: Store, site: Site, dump_db)
 
 def test_every_truncation_is_refused(cached: Store, site: Site, dump_db) -> None:
     before = dump_db(cached.path)
-    for name, good in _files(site, cached).items():
+    for good in _files(site, cached).values():
         for n in range(len(good)):
             with pytest.raises(ListError):
                 cached.apply_list(good[:n])
