@@ -8,13 +8,17 @@ The offset is used only to sign requests: decisions keep to the store's time flo
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 
 from gatekeeper.verify import PrivateKey
-from gatekeeper.wire import H_HUB_TIME, sign_request
+from gatekeeper.wire import H_HUB_TIME, REPORT_PARAM, sign_request
+
+log = logging.getLogger("gatekeeper.client")
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,16 @@ class Reply:
 
 
 class HubClient:
-    """Signed requests to one hub; one instance per thread (httpx clients are not shared here)."""
+    """Signed requests to one hub; one instance per thread (httpx clients are not shared here).
+
+    ``report``, when given, makes the gate report (:mod:`gatekeeper.wire.report`) appended to every
+    request's query, inside the signed target (None: no report this time).
+    """
 
     def __init__(self, base_url: str, key: PrivateKey, timeout: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 report: Callable[[], str | None] | None = None) -> None:
+        self.report = report
         self.base = base_url.rstrip("/")
         self.prefix = httpx.URL(self.base).path.rstrip("/")  # signed as part of the path
         self.key = key
@@ -65,7 +75,20 @@ class HubClient:
             reply = self._send(method, target, body, headers)  # the offset was just corrected
         return reply
 
+    def _reported(self, target: str) -> str:
+        if self.report is None:
+            return target
+        try:
+            text = self.report()
+        except Exception:  # a report that cannot be made must never stop a poll or an upload
+            log.exception("gate report failed; the request goes without it")
+            return target
+        if not text:
+            return target
+        return f"{target}{'&' if '?' in target else '?'}{REPORT_PARAM}={text}"
+
     def _send(self, method: str, target: str, body: bytes, headers: dict[str, str] | None) -> Reply:
+        target = self._reported(target)
         signed = sign_request(self.key, method, self.prefix + target, body, int(self.hub_now()))
         sent = time.time()
         try:

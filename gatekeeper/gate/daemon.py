@@ -238,23 +238,23 @@ class Daemon:
             "list_age_seconds": age, "list_stale": age is None or age > self.settings.policy.max_list_age,
             "trust_version": s.trust_version, "revocation_version": s.revocation_version,
             "revocation_entries": s.revocation_entries, "clock_trusted": clock.trusted,
-            "time_floor": iso(s.time_floor), "log_backlog": unacknowledged(store),
+            "time_floor": iso(s.time_floor), "time_floor_at": s.time_floor, "log_backlog": unacknowledged(store),
         }
 
-    def report(self) -> str:
-        """The gate report sent to the hub with every request (gatekeeper.wire.report), from :meth:`status`."""
-        assert self.checkpoint is not None
+    def report(self) -> str | None:
+        """The gate report sent to the hub with every request (gatekeeper.wire.report), from :meth:`status`;
+        None before the daemon's first health reading."""
         s = self.status()
+        if "time_floor_at" not in s:
+            return None
         upload = s.get("upload", {})
         raised = ((Alarm.LOG_WRITE, s["log_alarm"]), (Alarm.DISK_FULL, upload.get("disk_alarm")),
                   (Alarm.CAMERA_DOWN, not s["camera_ok"]), (Alarm.QUARANTINE, upload.get("quarantine")))
-        with Store(self.checkpoint.store.path, self.checkpoint.store.authority) as store:
-            floor = store.time_floor
         age, last = s["list_age_seconds"], self._last_decision_at
         return encode_report(GateReport(
             software_version=__version__, trust_version=s["trust_version"], revocation_version=s["revocation_version"],
             list_age_seconds=None if age is None else int(age), list_stale=s["list_stale"],
-            clock_trusted=s["clock_trusted"], time_floor=int(floor) or None, log_backlog=s["log_backlog"],
+            clock_trusted=s["clock_trusted"], time_floor=int(s["time_floor_at"]) or None, log_backlog=s["log_backlog"],
             alarms=tuple(a.value for a, on in raised if on), frame_rate=s["frame_rate"],
             uptime_seconds=int(time.monotonic() - self._started), last_decision_at=None if last is None else int(last),
             poll_interval=self.settings.sync.poll_interval))

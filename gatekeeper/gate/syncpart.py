@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +38,8 @@ class SyncPart(ABC):
         self._client: HubClient | None = None
         self._attempt = 0
         self._lock = threading.Lock()
+        #: Makes the gate report sent with every request (the daemon sets it); None: no report.
+        self.report: Callable[[], str | None] | None = None
 
     @property
     def store(self) -> Store:
@@ -47,7 +50,8 @@ class SyncPart(ABC):
     @property
     def client(self) -> HubClient:
         if self._client is None:
-            self._client = HubClient(self.settings.hub_url, self.device_key, self.settings.timeout, self.transport)
+            self._client = HubClient(self.settings.hub_url, self.device_key, self.settings.timeout, self.transport,
+                                     self.report)
         return self._client
 
     def close(self) -> None:

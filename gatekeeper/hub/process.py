@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -26,8 +27,11 @@ class HubProcess:
     when the hub exits at start (so the error shows in the exception).
     """
 
-    def __init__(self, db_url: str, site_dir: Path | None, port: int | None = None, log: Path | None = None) -> None:
+    def __init__(self, db_url: str, site_dir: Path | None, port: int | None = None, log: Path | None = None,
+                 args: Sequence[str] = ()) -> None:
+        """``args``: more ``hub serve`` options (e.g. ``--webhook``)."""
         self.db_url, self.site_dir, self.port, self.log = db_url, site_dir, port or free_port(), log
+        self.args = list(args)
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -39,6 +43,7 @@ class HubProcess:
         cmd = [sys.executable, "-m", "gatekeeper", "hub", "serve", "--db", self.db_url, "--port", str(self.port)]
         if self.site_dir:
             cmd += ["--site", str(self.site_dir)]
+        cmd += self.args
         if self.log is None:
             self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         else:

@@ -73,5 +73,13 @@ from gatekeeper.wire.protocol import (
     signed_message,
     unb64,
 )
+from gatekeeper.wire.report import (
+    MAX_REPORT_CHARS,
+    REPORT_PARAM,
+    Alarm,
+    GateReport,
+    decode_report,
+    encode_report,
+)
 
-__all__ = ['API', 'Ack', 'AuthorityPin', 'BUNDLE_KIND', 'Batch', 'DOMAIN', 'DeviceMaterial', 'ENROL_QR_KIND', 'ENROL_QR_PREFIX', 'EnrolmentQR', 'FLAG_FIELDS', 'FRESHNESS_KIND', 'Freshness', 'H_DEVICE', 'H_FRESHNESS', 'H_HUB_TIME', 'H_NONCE', 'H_SIGNATURE', 'H_TIME', 'LIST_MEDIA_TYPE', 'LoggedRow', 'MAX_BATCH_ROWS', 'MAX_BODY_BYTES', 'MAX_INFLATED_BYTES', 'MIN_FINGERPRINT_HEX', 'Mono', 'NONCE_BYTES', 'PATH_ENROL', 'PATH_LISTS', 'PATH_LOG', 'Parked', 'PassageRow', 'ProvisionError', 'ROW_FIELDS', 'RowKind', 'Seq', 'SignedRequest', 'Strict', 'TIME_WINDOW_S', 'Time', 'UNKNOWN_BOOT', 'b64', 'bounded_text', 'column_sql', 'conflict', 'device_id', 'encode_batch', 'etag', 'fingerprint', 'hub_time', 'inflate', 'make_bundle', 'open_bundle', 'parse_enrolment_qr', 'parse_signature_headers', 'read_freshness', 'row_json', 'show_fingerprint', 'sign_request', 'signed_message', 'take_within', 'unb64']
+__all__ = ['API', 'BUNDLE_KIND', 'DOMAIN', 'ENROL_QR_KIND', 'ENROL_QR_PREFIX', 'FLAG_FIELDS', 'FRESHNESS_KIND', 'H_DEVICE', 'H_FRESHNESS', 'H_HUB_TIME', 'H_NONCE', 'H_SIGNATURE', 'H_TIME', 'LIST_MEDIA_TYPE', 'MAX_BATCH_ROWS', 'MAX_BODY_BYTES', 'MAX_INFLATED_BYTES', 'MAX_REPORT_CHARS', 'MIN_FINGERPRINT_HEX', 'NONCE_BYTES', 'PATH_ENROL', 'PATH_LISTS', 'PATH_LOG', 'REPORT_PARAM', 'ROW_FIELDS', 'TIME_WINDOW_S', 'UNKNOWN_BOOT', 'Ack', 'Alarm', 'AuthorityPin', 'Batch', 'DeviceMaterial', 'EnrolmentQR', 'Freshness', 'GateReport', 'LoggedRow', 'Mono', 'Parked', 'PassageRow', 'ProvisionError', 'RowKind', 'Seq', 'SignedRequest', 'Strict', 'Time', 'b64', 'bounded_text', 'column_sql', 'conflict', 'decode_report', 'device_id', 'encode_batch', 'encode_report', 'etag', 'fingerprint', 'hub_time', 'inflate', 'make_bundle', 'open_bundle', 'parse_enrolment_qr', 'parse_signature_headers', 'read_freshness', 'row_json', 'show_fingerprint', 'sign_request', 'signed_message', 'take_within', 'unb64']
