@@ -22,8 +22,8 @@ Nothing about a person is asked or stored: a resident is known only as "someone 
 unit's letter", and the audit log names the unit (``resident:<unit>``), without the address.
 
 Wrong codes, per client address: each costs a delay that doubles (:data:`FIRST_DELAY_S` up to
-:data:`MAX_DELAY_S`), and after :data:`MAX_FAILURES` in the window the address is refused until
-the window passes. A unit's code may be used :data:`UNIT_RATE` (so a leaked letter cannot be used
+:data:`MAX_DELAY_S`), and past :data:`FAILURE_WINDOW` the address is refused until the window
+moves on. A unit's code may be used :data:`UNIT_RATE` (so a leaked letter cannot be used
 to hammer the hub). These limits live in this process's memory.
 """
 
@@ -71,10 +71,11 @@ _SEPARATORS = re.compile(r"[\s\-_.]+")
 #: How many of a unit's passes its page lists (newest first).
 SHOWN_PASSES = 30
 #: Wrong codes from one address: the first costs this, each next one twice the last, up to the max.
-FIRST_DELAY_S = 0.5
-MAX_DELAY_S = 8.0
-#: Wrong codes from one address within :data:`FAILURE_WINDOW` before it is refused outright.
-MAX_FAILURES = 8
+FIRST_DELAY_S = 0.25
+MAX_DELAY_S = 2.0
+#: Wrong codes one address may send in the window; then it is refused outright until the window
+#: moves on. Loose enough for a compound behind one NAT address typing codes from paper; a guess
+#: at an 80-bit code has no chance at any such rate.
 FAILURE_WINDOW = "8 per 15 minutes"
 #: Uses of one unit's code (page views and actions together).
 UNIT_RATE = "120 per minute"
@@ -217,7 +218,6 @@ class Residents:
         self._failure_rate = ratelimits.parse(FAILURE_WINDOW)
         self._unit_rate = ratelimits.parse(UNIT_RATE)
         self._change_rate = ratelimits.parse(UNIT_CHANGE_RATE)
-        self._failures: dict[str, int] = {}
         self._lock = threading.Lock()  # one self-service change per hub process at a time: quota checks
 
     # --- codes -----------------------------------------------------------------------------------
@@ -266,17 +266,12 @@ class Residents:
             raise ResidentError(Refusal.TOO_MANY_WRONG, minutes=self._minutes(self._failure_rate, "wrong", address))
 
     def wrong_code(self, address: str) -> float:
-        """Count a wrong code from ``address``; the seconds to make it wait (doubling each time)."""
+        """Count a wrong code from ``address``; the seconds to make it wait, doubling with each wrong
+        code in the window (right codes in between do not reset it)."""
         self._windows.hit(self._failure_rate, "wrong", address)
-        with self._lock:
-            n = self._failures.get(address, 0) + 1
-            self._failures[address] = n
+        remaining = self._windows.get_window_stats(self._failure_rate, "wrong", address).remaining
+        n = self._failure_rate.amount - remaining
         return min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** (n - 1))
-
-    def right_code(self, address: str) -> None:
-        """A right code resets the doubling (not the window: guessing between right codes still counts)."""
-        with self._lock:
-            self._failures.pop(address, None)
 
     def use(self, unit: str, change: bool = False) -> None:
         """Count one use of a unit's code; ResidentError when the unit is over its rate."""

@@ -91,7 +91,6 @@ async def unit_of(request: Request, code: str) -> str:
     if unit is None:
         await asyncio.sleep(res.wrong_code(address))
         raise ResidentError(Refusal.UNKNOWN_CODE)
-    res.right_code(address)
     res.use(unit)
     return unit
 
