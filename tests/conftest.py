@@ -16,7 +16,7 @@ import pytest
 from gatekeeper.admin.site import DAY, Site
 from gatekeeper.gate.store import Store
 from gatekeeper.verify import Issuer, PrivateKey, TrustList
-from tests.kit.core import SCOPE, T0, MakePass, issue_pass  # noqa: E402,F401  (re-exported to fixtures)
+from tests.kit.core import SCOPE, T0, MakePass, issue_pass
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,9 @@ The daemon and the self-test build their parts here, so both build them the same
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gatekeeper.gate.config import Settings
 from gatekeeper.hw import Gate, make_pin_factory
@@ -22,9 +23,7 @@ def camera_source(settings: Settings, spec: str | None = None) -> FrameSource:
         kw = {"size": (cam.width, cam.height), "max_frame_us": cam.max_exposure_us,
               "af_mode": None if cam.autofocus == "none" else cam.autofocus,
               "lens_position": cam.lens_position if cam.autofocus == "manual" else None}
-    elif spec.startswith("opencv:"):
-        kw = {"size": (cam.width, cam.height)}
-    elif spec.strip() == "synthetic":
+    elif spec.startswith("opencv:") or spec.strip() == "synthetic":
         kw = {"size": (cam.width, cam.height)}
     return open_source(spec, fps=cam.fps, **kw)
 

@@ -7,8 +7,8 @@ LEDs and beep. Each step reports what worked; one failing step does not stop the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from gatekeeper.gate.checkpoint import Checkpoint
 from gatekeeper.gate.config import Settings
@@ -28,7 +28,7 @@ class Check:
 def _step(name: str, fn: Callable[[], str]) -> Check:
     try:
         return Check(name, True, fn())
-    except Exception as e:  # a self-test reports every failure; it never stops at the first
+    except Exception as e:  # noqa: BLE001 -- a self-test reports every failure; it never stops at the first
         return Check(name, False, f"{type(e).__name__}: {e}")
 
 

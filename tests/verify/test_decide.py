@@ -11,8 +11,19 @@ from hypothesis import strategies as st
 
 from gatekeeper.admin import DAY, Site
 from gatekeeper.verify import (
-    PRECEDENCE, Clock, Entry, EntryState, Issuer, Policy, PrivateKey, Reason, SitePolicy, Status, TrustList,
-    decide, scope_covers,
+    PRECEDENCE,
+    Clock,
+    Entry,
+    EntryState,
+    Issuer,
+    Policy,
+    PrivateKey,
+    Reason,
+    SitePolicy,
+    Status,
+    TrustList,
+    decide,
+    scope_covers,
 )
 from tests.kit.core import SCOPE, T0
 
