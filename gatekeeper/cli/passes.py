@@ -9,13 +9,14 @@ from pathlib import Path
 import click
 import segno
 
-from gatekeeper.admin import DAY, Site, SiteError
+from gatekeeper.admin import DAY, Site, SiteError, append_ledger, ledger_entry, read_ledger
 from gatekeeper.atomicfile import write_atomic
 from gatekeeper.cli import main
-from gatekeeper.cli.common import fail, parse_time
+from gatekeeper.cli.common import emit_json, fail, parse_time
 from gatekeeper.isotime import local_iso, machine_zone, zone_named
 from gatekeeper.verify import PASS_ID_LEN, EntryState, PassFormatError, Status, parse
 
+UNIT_OPTION = click.option("--unit", help="The unit (household) the pass belongs to: its name in the hub's registry.")
 SITE_OPTION = click.option("--site", "site_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
                            help="The site directory (from 'gatekeeper site init').")
 
@@ -53,26 +54,59 @@ def pass_window(valid_from: str | None, valid_until: str | None, zone: tzinfo) -
     return int(start), int(end)
 
 
+SITE_OR_HUB_OPTIONS = (
+    click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path),
+                 help="The site directory (from 'gatekeeper site init')."),
+    click.option("--hub", "hub_url", envvar="GATEKEEPER_HUB_URL",
+                 help="Make the change on this hub (the one started with --site) instead of a site directory."),
+    click.option("--admin-token", envvar="GATEKEEPER_ADMIN_TOKEN",
+                 help="The hub's admin token ('gatekeeper hub admin-token'); or set GATEKEEPER_ADMIN_TOKEN."),
+)
+
+
+def site_or_hub(fn):
+    """The --site / --hub / --admin-token options of a command that changes the revocation list."""
+    for option in reversed(SITE_OR_HUB_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
 @pass_group.command("issue")
-@SITE_OPTION
+@site_or_hub
 @click.option("--valid-from", help=VALID_FROM_HELP)
 @click.option("--valid-until", help=VALID_UNTIL_HELP)
 @click.option("--scope", help="Where the pass opens (default: the site's scope).")
 @click.option("--status", type=click.Choice(["green", "yellow", "red"]), default="green", show_default=True)
 @click.option("--label", help="A short label such as a unit number (no names, no ID numbers).")
+@UNIT_OPTION
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also write the QR as PNG.")
 @click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), help="Also write the QR as SVG.")
-def pass_issue(site_dir: Path, valid_from: str | None, valid_until: str | None, scope: str | None, status: str,
-               label: str | None, png: Path | None, svg: Path | None) -> None:
-    """Sign a pass and print its QR text as one line (quote it with single quotes in a shell: see README)."""
-    try:
-        site = Site.open(site_dir)
-        start, end = pass_window(valid_from, valid_until, site.zone)
-        text, _ = site.issue_pass(start, end, scope, Status[status.upper()], label)
-    except SiteError as e:
-        fail(str(e))
-    except ValueError as e:
-        raise click.UsageError(str(e)) from None
+def pass_issue(site_dir: Path | None, hub_url: str | None, admin_token: str | None, valid_from: str | None,
+               valid_until: str | None, scope: str | None, status: str, label: str | None, unit: str | None,
+               png: Path | None, svg: Path | None) -> None:
+    """Sign a pass and print its QR text as one line (quote it with single quotes in a shell: see README).
+
+    With --site the pass is signed here and recorded in the site's ledger (a hub started with the
+    site takes it into its registry); with --hub the hub issues it for --unit, within its quota.
+    """
+    check_site_or_hub(site_dir, hub_url)
+    if hub_url:
+        if not unit or label or scope:
+            raise click.UsageError("with --hub give --unit (the pass takes the unit's label and the site's scope)")
+        start, end = pass_window(valid_from, valid_until, zone_named(machine_zone()))
+        (issued,) = hub_request(hub_url, admin_token, "POST", "/v1/admin/passes",
+                                {"unit": unit, "count": 1, "valid_from": start, "valid_until": end, "status": status})
+        text = issued["text"]
+    else:
+        try:
+            site = Site.open(site_dir)
+            start, end = pass_window(valid_from, valid_until, site.zone)
+            text, claims = site.issue_pass(start, end, scope, Status[status.upper()], label)
+            append_ledger(site.root, [ledger_entry(text, claims, unit)])
+        except SiteError as e:
+            fail(str(e))
+        except ValueError as e:
+            raise click.UsageError(str(e)) from None
     qr = qr_of(text)
     for path, kind in ((png, "png"), (svg, "svg")):
         if path is not None:
@@ -103,44 +137,33 @@ def _pass_id(text: str | None, pass_id: str | None) -> bytes:
                                  "paste it on standard input)", param_hint="PASS_TEXT") from None
 
 
-SITE_OR_HUB_OPTIONS = (
-    click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path),
-                 help="The site directory (from 'gatekeeper site init')."),
-    click.option("--hub", "hub_url", envvar="GATEKEEPER_HUB_URL",
-                 help="Make the change on this hub (the one started with --site) instead of a site directory."),
-    click.option("--admin-token", envvar="GATEKEEPER_ADMIN_TOKEN",
-                 help="The hub's admin token ('gatekeeper hub admin-token'); or set GATEKEEPER_ADMIN_TOKEN."),
-)
-
-
-def site_or_hub(fn):
-    """The --site / --hub / --admin-token options of a command that changes the revocation list."""
-    for option in reversed(SITE_OR_HUB_OPTIONS):
-        fn = option(fn)
-    return fn
-
-
-def _on_hub(hub_url: str, admin_token: str | None, method: str, path: str, body: dict | None = None) -> int:
-    """One admin request to the hub; the new revocation list version, or a command failure."""
+def hub_request(hub_url: str, admin_token: str | None, method: str, path: str, body: dict | None = None,
+                params: dict | None = None) -> dict | list:
+    """One admin request to the hub; its JSON answer, or a command failure naming the refusal."""
     import httpx
     if not admin_token:
         fail("--hub needs --admin-token (or GATEKEEPER_ADMIN_TOKEN)")
     try:
-        reply = httpx.request(method, hub_url.rstrip("/") + path, json=body, timeout=30,
+        reply = httpx.request(method, hub_url.rstrip("/") + path, json=body, params=params, timeout=60,
                               headers={"Authorization": f"Bearer {admin_token}"})
     except httpx.HTTPError as e:
         fail(f"hub {hub_url} unreachable: {e}")
-    if reply.status_code != 200:
+    if reply.status_code not in (200, 201):
         try:
             problem = reply.json()
             detail = f"{problem.get('error')}: {problem.get('message')}"
         except ValueError:
             detail = reply.text[:200]
         fail(f"hub refused ({reply.status_code} {detail})")
-    return int(reply.json()["version"])
+    return reply.json()
 
 
-def _where(site_dir: Path | None, hub_url: str | None) -> None:
+def _on_hub(hub_url: str, admin_token: str | None, method: str, path: str, body: dict | None = None) -> int:
+    """One admin change on the hub; the new revocation list version."""
+    return int(hub_request(hub_url, admin_token, method, path, body)["version"])
+
+
+def check_site_or_hub(site_dir: Path | None, hub_url: str | None) -> None:
     if (site_dir is None) == (hub_url is None):
         raise click.UsageError("give exactly one of --site DIR or --hub URL")
 
@@ -159,7 +182,7 @@ def pass_revoke(site_dir: Path | None, hub_url: str | None, admin_token: str | N
     With --site the list files are written to the site directory (copy them to the hub or the
     gates); with --hub the hub makes and publishes the version, and gates learn it on their next poll.
     """
-    _where(site_dir, hub_url)
+    check_site_or_hub(site_dir, hub_url)
     pid = _pass_id(pass_text, pass_id)
     try:
         site = Site.open(site_dir) if site_dir else None
@@ -186,7 +209,7 @@ def pass_revoke(site_dir: Path | None, hub_url: str | None, admin_token: str | N
 def pass_reinstate(site_dir: Path | None, hub_url: str | None, admin_token: str | None, pass_text: str | None,
                    pass_id: str | None) -> None:
     """Lift a pass's revocation entry in a new signed revocation list version (--site or --hub)."""
-    _where(site_dir, hub_url)
+    check_site_or_hub(site_dir, hub_url)
     pid = _pass_id(pass_text, pass_id)
     if hub_url:
         v = _on_hub(hub_url, admin_token, "DELETE", f"/v1/admin/revocations/{pid.hex()}")
@@ -197,3 +220,40 @@ def pass_reinstate(site_dir: Path | None, hub_url: str | None, admin_token: str 
     except SiteError as e:
         fail(str(e))
     click.echo(f"reinstated {pid.hex()}; wrote {full} and {delta}")
+
+
+@pass_group.command("list")
+@site_or_hub
+@click.option("--unit", help="Only this unit's passes (its name).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per pass.")
+def pass_list(site_dir: Path | None, hub_url: str | None, admin_token: str | None, unit: str | None,
+              as_json: bool) -> None:
+    """List passes: the hub's registry (--hub), or the passes issued here and recorded in the site's
+    ledger (--site), each with its state from the newest revocation list."""
+    check_site_or_hub(site_dir, hub_url)
+    if hub_url:
+        rows = hub_request(hub_url, admin_token, "GET", "/v1/admin/passes",
+                           params={"limit": 5000, **({"unit": unit} if unit else {})})
+        zone = zone_named(machine_zone())
+    else:
+        try:
+            site = Site.open(site_dir)
+            states = {pid.hex(): (EntryState(state).name.lower(), since)
+                      for pid, state, since in site.revocations().iter_entries()}
+        except SiteError as e:
+            fail(str(e))
+        zone = site.zone
+        rows = []
+        for e in read_ledger(site.root):
+            if unit and e.unit != unit:
+                continue
+            state, since = states.get(e.pass_id, ("active", None))
+            rows.append({"pass_id": e.pass_id, "unit": e.unit, "label": e.label, "valid_from": e.valid_from,
+                         "valid_until": e.valid_until, "status": e.status, "state": state, "state_since": since,
+                         "issued_at": e.issued_at, "text": e.text})
+    for r in rows:
+        if as_json:
+            emit_json(r)
+        else:
+            click.echo(f"{r['pass_id']}  {r['state']:8} {r.get('unit') or '-':20} {r.get('label') or '-':14} "
+                       f"until {local_iso(r['valid_until'], zone)}")

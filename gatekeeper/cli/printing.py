@@ -7,16 +7,18 @@ from pathlib import Path
 
 import click
 
-from gatekeeper.admin import Site, SiteError
+from gatekeeper.admin import Site, SiteError, append_ledger, ledger_entry
 from gatekeeper.atomicfile import write_atomic
 from gatekeeper.cli.common import fail
 from gatekeeper.cli.passes import (
-    SITE_OPTION,
     VALID_FROM_HELP,
     VALID_UNTIL_HELP,
+    check_site_or_hub,
+    hub_request,
     pass_group,
     pass_window,
     qr_of,
+    site_or_hub,
 )
 from gatekeeper.isotime import local_iso
 from gatekeeper.verify import Clock, PassClaims, PassFormatError, Policy, Reason, Status, decide, parse
@@ -28,7 +30,7 @@ ISSUE_OPTIONS = ("--count", "--label", "--labels-file", "--valid-from", "--valid
 
 
 @pass_group.command("print")
-@SITE_OPTION
+@site_or_hub
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The PDF to write (A4, eight passes a page).")
 @click.option("--count", type=click.IntRange(1, MAX_PASSES),
@@ -43,13 +45,18 @@ ISSUE_OPTIONS = ("--count", "--label", "--labels-file", "--valid-from", "--valid
 @click.option("--status", type=click.Choice(["green", "yellow", "red"]), help="Default: green.")
 @click.option("--text", "texts", multiple=True,
               help="Print this already-issued pass text instead of issuing new ones (repeatable).")
-def pass_print(site_dir: Path, out: Path, count: int | None, labels: tuple[str, ...], labels_file: Path | None,
+@click.option("--unit", help="With --site: the unit the new passes belong to (recorded in the site's ledger). "
+                             "With --hub: print that unit's active passes from the hub's registry.")
+def pass_print(site_dir: Path | None, hub_url: str | None, admin_token: str | None, unit: str | None, out: Path,
+               count: int | None, labels: tuple[str, ...], labels_file: Path | None,
                valid_from: str | None, valid_until: str | None, scope: str | None, status: str | None,
                texts: tuple[str, ...]) -> None:
     """Issue passes (or take issued ones with --text) and write them as a printable A4 PDF.
 
     Prints one line per pass: its id (for 'gatekeeper pass revoke --pass-id') and its label.
+    With --hub URL --admin-token T --unit U: the unit's active passes from the hub's registry.
     """
+    check_site_or_hub(site_dir, hub_url)
     try:
         # fpdf2 is an optional extra: the gate device never prints, so it need not carry it.
         from gatekeeper.admin import PER_PAGE, SheetPass, render_sheet
@@ -57,6 +64,11 @@ def pass_print(site_dir: Path, out: Path, count: int | None, labels: tuple[str, 
         if e.name != "fpdf":
             raise
         fail("printing passes needs fpdf2, which is not installed: pip install 'gatekeeper[print]'")
+    if hub_url:
+        if not unit or texts or count or labels or labels_file or valid_from or valid_until or scope or status:
+            raise click.UsageError("with --hub give only --unit: the sheet holds that unit's active passes")
+        _write_sheet(out, _hub_passes(hub_url, admin_token, unit), render_sheet, PER_PAGE)
+        return
     try:
         site = Site.open(site_dir)
     except SiteError as e:
@@ -92,19 +104,35 @@ def pass_print(site_dir: Path, out: Path, count: int | None, labels: tuple[str, 
         except ValueError as e:
             about = f" (label {label!r})" if label and "label" in str(e) else ""
             raise click.UsageError(f"{e}{about}") from None
+        append_ledger(site.root, [ledger_entry(t, c, unit) for t, c in passes])
+    _write_sheet(out, [SheetPass(t, c, site.name, site.zone) for t, c in passes], render_sheet, PER_PAGE)
 
+
+def _hub_passes(hub_url: str, admin_token: str | None, unit: str) -> list:
+    """The unit's active passes on the hub, as sheet entries (the site named by the passes' scope)."""
+    from gatekeeper.admin import SheetPass
+    from gatekeeper.isotime import machine_zone, zone_named
+    rows = hub_request(hub_url, admin_token, "GET", "/v1/admin/passes",
+                       params={"unit": unit, "state": "active", "limit": MAX_PASSES})
+    if not rows:
+        fail(f"the hub holds no active passes of unit {unit!r}; nothing written")
+    zone = zone_named(machine_zone())
+    return [SheetPass(r["text"], (c := parse(r["text"]).claims), c.scope, zone) for r in rows]
+
+
+def _write_sheet(out: Path, sheet: list, render_sheet, per_page: int) -> None:
     try:
-        pdf = render_sheet([SheetPass(t, c, site.name, site.zone) for t, c in passes], qr_of)
+        pdf = render_sheet(sheet, qr_of)
     except ValueError as e:
         fail(f"cannot print: {e}")
     try:
         write_atomic(out, pdf)
     except OSError as e:
         fail(f"{out}: cannot write the sheet: {e.strerror or e}")
-    for _, c in passes:
-        click.echo(f"{c.pass_id.hex()}  {c.label or '-'}")
-    pages = -(-len(passes) // PER_PAGE)
-    click.echo(f"wrote {len(passes)} passes on {pages} A4 page{'s' if pages > 1 else ''} to {out}", err=True)
+    for p in sheet:
+        click.echo(f"{p.claims.pass_id.hex()}  {p.claims.label or '-'}")
+    pages = -(-len(sheet) // per_page)
+    click.echo(f"wrote {len(sheet)} passes on {pages} A4 page{'s' if pages > 1 else ''} to {out}", err=True)
 
 
 def _checked_claims(site: Site, text: str, n: int) -> PassClaims:
