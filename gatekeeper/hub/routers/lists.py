@@ -11,8 +11,10 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from gatekeeper import __version__
+from gatekeeper.hub.audit import AuditAction
 from gatekeeper.hub.auth import Admin, Lists, SignedDevice, Store
 from gatekeeper.hub.errors import RefusedError, responses
+from gatekeeper.hub.routers.units import actor_of
 from gatekeeper.verify import PASS_ID_LEN, EntryState
 from gatekeeper.wire import H_FRESHNESS, LIST_MEDIA_TYPE, PATH_LISTS
 
@@ -75,15 +77,24 @@ async def health(store: Store, publisher: Lists) -> Health:
 
 @router.post("/v1/admin/revocations", response_model=VersionReply, responses=responses(401, 409, 422),
              summary="Revoke a pass (or turn it red/yellow) in a new signed revocation version")
-async def revoke_pass(req: RevokeRequest, publisher: Lists, _: Admin) -> VersionReply:
+async def revoke_pass(request: Request, req: RevokeRequest, publisher: Lists, who: Admin) -> VersionReply:
     signer(publisher)
     since = req.since if req.since is not None else int(time.time())
     v = await run_in_threadpool(publisher.revoke, bytes.fromhex(req.pass_id), EntryState[req.state.upper()], since)
+    action = AuditAction.PASS_REVOKE if req.state == "revoked" else AuditAction.PASS_STATUS
+    actor = actor_of(request, who)
+    await run_in_threadpool(request.app.state.audit.record, actor.name, action, req.pass_id,
+                            f"{req.state} from {since}, revocation list v{v}", actor.address)
     return VersionReply(version=v)
 
 
 @router.delete("/v1/admin/revocations/{pass_id}", response_model=VersionReply, responses=responses(401, 409, 422),
                summary="Reinstate a pass in a new signed revocation version")
-async def lift_pass(pass_id: Annotated[str, Path(pattern=PASS_ID)], publisher: Lists, _: Admin) -> VersionReply:
+async def lift_pass(request: Request, pass_id: Annotated[str, Path(pattern=PASS_ID)], publisher: Lists,
+                    who: Admin) -> VersionReply:
     signer(publisher)
-    return VersionReply(version=await run_in_threadpool(publisher.lift, bytes.fromhex(pass_id)))
+    v = await run_in_threadpool(publisher.lift, bytes.fromhex(pass_id))
+    actor = actor_of(request, who)
+    await run_in_threadpool(request.app.state.audit.record, actor.name, AuditAction.PASS_REINSTATE, pass_id,
+                            f"revocation list v{v}", actor.address)
+    return VersionReply(version=v)
