@@ -10,6 +10,7 @@ decision, the relay and LEDs, and the passage log draining to the hub.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -76,9 +77,10 @@ def forged(text: str) -> str:
     return "GK1:" + base45.b45encode(bytes(raw)).decode()
 
 
-def gatekeeper(*args: str) -> str:
+def gatekeeper(*args: str, stdin: str | None = None) -> str:
     """Run a ``gatekeeper`` command as an admin would type it; its output."""
-    out = subprocess.run([sys.executable, "-m", "gatekeeper", *args], check=False, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "gatekeeper", *args], check=False, capture_output=True, text=True,
+                         input=stdin)
     if out.returncode != 0:
         raise RuntimeError(f"gatekeeper {' '.join(args[:2])} failed: {out.stderr.strip()}")
     return out.stdout.strip()
@@ -171,7 +173,11 @@ class Demo:
 
     def _with_hub(self, site: Site, hub: HubProcess) -> int:
         c = self.console
-        c.print(f"[bold]2.[/] reference hub on {hub.url}")
+        password = secrets.token_urlsafe(12)
+        gatekeeper("hub", "user", "add", "--db", hub.db_url, "--username", "demo-admin", "--role", "admin",
+                   "--password-stdin", stdin=password + "\n")
+        c.print(f"[bold]2.[/] reference hub on {hub.url}; console {hub.url}/console/ "
+                f"(username demo-admin, password {password})")
         token = gatekeeper("hub", "token", "--gate-id", "north-gate", "--db", hub.db_url)
         result = provision_online(hub.url, token, "north-gate", self.workdir / "gate", overrides={
             "camera": {"source": "synthetic"}, "gate": {"pin_factory": "mock", "open_time": 1.0},
