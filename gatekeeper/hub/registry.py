@@ -442,9 +442,11 @@ class Registry:
         return self.issue_bulk([req], actor, now)
 
     def issue_bulk(self, reqs: Sequence[IssueRequest], actor: Actor, now: float | None = None,
-                   replaces: str | None = None) -> list[IssuedPass]:
+                   replaces: str | None = None, actors: Sequence[Actor] | None = None) -> list[IssuedPass]:
         """Issue for many units in one transaction: every request is checked (unit known, within
-        quota, window sane) before any pass is written; FieldErrors / RowErrors otherwise."""
+        quota, window sane) before any pass is written; FieldErrors / RowErrors otherwise.
+        ``actors``: who asked for each request, when not all ``actor`` (residents' passes issued
+        together in one commit)."""
         site = self._site()
         now = time.time() if now is None else now
         if not reqs:
@@ -474,7 +476,8 @@ class Registry:
             if bad:
                 raise (FieldErrors(bad[1]) if len(reqs) == 1 else RowErrors(bad))
             rows = []
-            for req in reqs:
+            for i, req in enumerate(reqs):
+                who = actors[i] if actors else actor
                 label = units[req.unit][0]
                 start = int(now if req.valid_from is None else req.valid_from)
                 end = int(start + DEFAULT_DAYS * DAY if req.valid_until is None else req.valid_until)
@@ -482,17 +485,18 @@ class Registry:
                     text, claims = site.issue_pass(start, end, None, req.status, label)
                     pid = claims.pass_id.hex()
                     rows.append((pid, req.unit, label, str(req.kind), start, end, req.status.name.lower(), text,
-                                 now, actor.name, str(actor.source), replaces))
+                                 now, who.name, str(who.source), replaces))
                     issued.append(IssuedPass(pid, text, req.unit, label, start, end))
             tx.many("INSERT INTO passes(pass_id, unit, label, kind, valid_from, valid_until, status, text, "
                     "issued_at, issued_by, source, replaces) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             if replaces is None:
-                for req in reqs:
+                for i, req in enumerate(reqs):
+                    who = actors[i] if actors else actor
                     ids = [p.pass_id for p in issued if p.unit == req.unit]
-                    self.audit.record(actor.name, AuditAction.PASS_ISSUE, req.unit,
+                    self.audit.record(who.name, AuditAction.PASS_ISSUE, req.unit,
                                       f"{req.count} {req.kind} pass(es) {req.status.name.lower()}: "
                                       + " ".join(ids[:10]) + (" ..." if len(ids) > 10 else ""),
-                                      actor.address, tx=tx, now=now)
+                                      who.address, tx=tx, now=now)
         return issued
 
     def _check_request(self, tx: Tx, req: IssueRequest, now: float,
@@ -547,7 +551,7 @@ class Registry:
         self._site()
         if rec.unit is None:
             raise ConflictError([FieldProblem("pass_id", "Only a pass of a unit can be reissued.")])
-        if rec.replaces is not None and self.db.one("SELECT 1 FROM passes WHERE replaces=?", (rec.pass_id,)):
+        if self.db.one("SELECT 1 FROM passes WHERE replaces=?", (rec.pass_id,)):
             raise ConflictError([FieldProblem("pass_id", "This pass was reissued already.")])
         now = time.time() if now is None else now
         # The revocation comes first: if anything fails after it, the lost pass is dead and the
