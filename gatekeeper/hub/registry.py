@@ -394,9 +394,11 @@ class Registry:
 
     def _unit_rows(self, where: str, params: list, limit: int, offset: int, now: float | None) -> list[Unit]:
         now = int(time.time() if now is None else now)
+        # The page first, then the counts: PostgreSQL would count for every row the OFFSET skips.
         rows = self.db.all(
             "SELECT u.name, u.label, u.quota, u.note, u.created_at, "
-            f"({self._held_sql('u.name')}) FROM units u WHERE {where} ORDER BY u.name LIMIT ? OFFSET ?",
+            f"({self._held_sql('u.name')}) FROM (SELECT * FROM units u WHERE {where} ORDER BY u.name "
+            "LIMIT ? OFFSET ?) u ORDER BY u.name",
             (now, *params, limit, offset))
         return [Unit(r[0], r[1], int(r[2]), r[3], r[4], int(r[5])) for r in rows]
 

@@ -36,7 +36,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import limits as ratelimits
@@ -55,6 +55,7 @@ from gatekeeper.hub.registry import (
     PassRecord,
     PassState,
     Registry,
+    RegistryError,
     Source,
     Unit,
 )
@@ -218,7 +219,8 @@ class Residents:
         self._failure_rate = ratelimits.parse(FAILURE_WINDOW)
         self._unit_rate = ratelimits.parse(UNIT_RATE)
         self._change_rate = ratelimits.parse(UNIT_CHANGE_RATE)
-        self._lock = threading.Lock()  # one self-service change per hub process at a time: quota checks
+        self._lock = threading.Lock()
+        self._issuer = _GroupIssuer(registry, self.actor)
 
     # --- codes -----------------------------------------------------------------------------------
     def check_units(self, units: Sequence[str]) -> list[str]:
@@ -333,20 +335,21 @@ class Residents:
 
     def get_pass(self, unit: str, now: float | None = None) -> Outcome:
         """"Get a pass": issued at once, or queued for approval, within the quota."""
-        with self._lock:
-            view = self.view(unit)
-            self._may_change(view)
-            if view.room <= 0:
-                raise ResidentError(Refusal.QUOTA, quota=view.unit.quota, held=view.unit.active + view.waiting)
-            if view.mode == Mode.APPROVAL:
+        view = self.view(unit)
+        self._may_change(view)
+        if view.room <= 0:
+            raise ResidentError(Refusal.QUOTA, quota=view.unit.quota, held=view.unit.active + view.waiting)
+        if view.mode == Mode.APPROVAL:
+            with self._lock:  # two taps at once must not queue past the quota
+                view = self.view(unit)
+                if view.room <= 0:
+                    raise ResidentError(Refusal.QUOTA, quota=view.unit.quota, held=view.unit.active + view.waiting)
                 return Outcome(waiting=self._queue(unit, now))
-            try:
-                (issued,) = self.registry.issue(IssueRequest(unit), self.actor(unit), now)
-            except FieldErrors as e:  # another hub process filled the quota first
-                if any(p.field == "count" for p in e.problems):
-                    raise ResidentError(Refusal.QUOTA, quota=view.unit.quota, held=view.unit.quota) from None
-                raise
-            return Outcome(issued=issued)
+        ticket = _Ticket(unit)
+        self._issuer.issue(ticket, now)
+        if ticket.error is not None:
+            raise ticket.error
+        return Outcome(issued=ticket.issued)
 
     def report_lost(self, unit: str, pass_id: str) -> int:
         """"Report lost": revoke one of the unit's active passes at once; the new list version."""
@@ -420,3 +423,68 @@ class Residents:
             tx.run("UPDATE resident_requests SET state=?, decided_at=?, decided_by=? WHERE request_id=?",
                    (str(state), now, actor.name, request_id))
         return row[0]
+
+
+@dataclass
+class _Ticket:
+    """One resident's "Get a pass" on its way through :class:`_GroupIssuer`."""
+
+    unit: str
+    issued: IssuedPass | None = None
+    error: Exception | None = None
+    done: bool = False
+
+
+class _GroupIssuer:
+    """Issues the passes residents ask for at the same moment in one transaction.
+
+    A commit waits for the disk (fsync); the morning the letters arrive, hundreds of residents ask
+    at once, and one commit each would queue them behind each other's disk waits. Each caller puts
+    its ticket in the queue and takes the commit lock; whoever gets it issues every ticket queued
+    so far in one ``issue_bulk``; the others find theirs done. When the batch is refused (a unit
+    over its quota: another tap or another hub process came first) each ticket is issued alone,
+    so only the one over quota is refused.
+    """
+
+    def __init__(self, registry: Registry, actor_of: Callable[[str], Actor]) -> None:
+        self.registry, self.actor_of = registry, actor_of
+        self._queue: list[_Ticket] = []
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+
+    def issue(self, ticket: _Ticket, now: float | None) -> None:
+        with self._queue_lock:
+            self._queue.append(ticket)
+        with self._commit_lock:
+            if ticket.done:
+                return
+            with self._queue_lock:
+                batch, self._queue = self._queue, []
+            try:
+                self._run(batch, now)
+            finally:
+                for t in batch:
+                    t.done = True
+
+    def _run(self, batch: list[_Ticket], now: float | None) -> None:
+        reqs = [IssueRequest(t.unit) for t in batch]
+        actors = [self.actor_of(t.unit) for t in batch]
+        try:
+            issued = self.registry.issue_bulk(reqs, actors[0], now, actors=actors)
+        except RegistryError as e:
+            if len(batch) > 1:
+                for t in batch:
+                    self._run([t], now)
+                return
+            (t,) = batch
+            u = self.registry.unit(t.unit)
+            over = u is not None and any(p.field == "count" for p in e.problems)
+            t.error = ResidentError(Refusal.QUOTA, quota=u.quota, held=u.active) if over else e
+            return
+        except Exception as e:  # noqa: BLE001 -- every waiting resident hears of the failure
+            for t in batch:
+                t.error = e
+            return
+        for t, p in zip(batch, issued, strict=True):
+            t.issued = p
+

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import numpy
 import segno
+import zxingcpp
 from fastapi import APIRouter, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -102,11 +104,28 @@ def same_origin(request: Request) -> None:
         raise ResidentError(Refusal.UNKNOWN_CODE)
 
 
+#: Modules of white around a code, as the QR standard asks.
+QUIET = 4
+
+
 @functools.lru_cache(maxsize=4096)
 def qr_svg(text: str) -> str:
-    """A pass's QR as inline SVG sized by CSS (a pass never changes: cached by its text)."""
-    return segno.make(text, error="m", micro=False).svg_inline(border=4, omitsize=True, svgclass="qr",
-                                                                lineclass="qr-dark")
+    """A pass's QR as inline SVG sized by CSS (a pass never changes: cached by its text).
+
+    Encoded by zxing-cpp (zint underneath, already a dependency for reading): it chooses the mask
+    in C in a third of a millisecond, where segno's pure-Python mask scoring takes 20 ms for a
+    pass; with 200 residents asking at once that difference is the whole latency budget."""
+    code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    dark = numpy.asarray(code.to_image(scale=1, add_quiet_zones=False)) < 128
+    n = dark.shape[0]
+    runs = []
+    for y, row in enumerate(dark):
+        # one rectangle per run of dark modules: the path stays a few KB
+        edges = numpy.flatnonzero(numpy.diff(numpy.concatenate(([0], row.astype(numpy.int8), [0]))))
+        runs += [f"M{QUIET + a} {QUIET + y}h{b - a}v1h{a - b}z" for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    size = n + 2 * QUIET
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="qr" viewBox="0 0 {size} {size}" '
+            f'shape-rendering="crispEdges" role="img"><path class="qr-dark" d="{"".join(runs)}"/></svg>')
 
 
 def state_of(p: PassRecord, now: float) -> str:
