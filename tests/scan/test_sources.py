@@ -96,7 +96,7 @@ def test_synthetic_source_follows_its_script_and_is_deterministic():
     script = [(None, 0.5), ("SYNTH PASS 1", 0.8), (None, 0.5), ("SYNTH PASS 2", 0.8)]
     a = drain(SyntheticSource(script, fps=10, realtime=False, seed=4))
     b = drain(SyntheticSource(script, fps=10, realtime=False, seed=4))
-    assert len(a) == 26 and all(np.array_equal(x.image, y.image) for x, y in zip(a, b))
+    assert len(a) == 26 and all(np.array_equal(x.image, y.image) for x, y in zip(a, b, strict=True))
     read = [payloads(f.image) for f in a]
     assert all(r == [] for r in read[:5] + read[13:18])
     assert sum(r == [b"SYNTH PASS 1"] for r in read[5:13]) >= 6
@@ -139,7 +139,7 @@ def test_render_scene_is_a_gray_frame_of_the_asked_size_and_mostly_readable():
 
 def test_bad_specs_are_clear_value_errors():
     for spec in ["", "webcam", "opencv:", "opencv:some/file.mp4", "images:", "video:", "picamera2:1", "synthetic:x"]:
-        with pytest.raises(ValueError, match="picamera2.*synthetic"):
+        with pytest.raises(ValueError, match=r"picamera2.*synthetic"):
             open_source(spec)
 
 
@@ -261,7 +261,7 @@ def test_picamera2_main_stream_reads_a_code_the_lores_frame_cannot():
         assert code.payload == b"PI CAMERA PASS"
         side = qr_image("PI CAMERA PASS", scale=4).shape[0]
         xs, ys = [p[0] for p in code.position], [p[1] for p in code.position]
-        assert 20 <= min(xs) and max(xs) <= 20 + side and 20 <= min(ys) and max(ys) <= 20 + side  # lores pixels
+        assert min(xs) >= 20 and max(xs) <= 20 + side and min(ys) >= 20 and max(ys) <= 20 + side  # lores pixels
         # Captures go back to the camera two frames later; a frame that old reads no detail.
         for _ in range(3):
             source.read()

@@ -20,8 +20,9 @@ class Picamera2Source(SourceBase):
     over 640x480) each frame carries :attr:`Frame.detail`, which reads a region of the same
     capture's main stream, so a code located but unreadable in the lores frame is read again
     with four times the pixels; the main stream is copied only then. ``main_size=None`` (or a
-    main size not larger than ``size``) keeps one small stream and frames without detail. ``max_frame_us`` caps the frame duration and with it
-    the exposure, because motion blur, not resolution, limits decoding a hand-held phone. On
+    main size not larger than ``size``) keeps one small stream and frames without detail.
+    ``max_frame_us`` caps the frame duration and with it the exposure, because motion blur,
+    not resolution, limits decoding a hand-held phone. On
     Camera Module 3, ``af_mode="continuous"`` with ``af_range="macro"`` or ``af_mode="manual"``
     with a fixed ``lens_position`` (dioptres) suits the scanning distance. ``camera_factory``
     stands in for ``picamera2.Picamera2`` in tests.
