@@ -37,3 +37,24 @@ def test_anything_else_is_no_code(text):
 def test_only_a_hash_is_stored_and_it_differs_per_code():
     a, b = new_code(), new_code()
     assert code_hash(a) != code_hash(b) and a not in code_hash(a) and len(code_hash(a)) == 64
+
+
+def test_a_units_code_is_rate_limited(tmp_path):
+    import pytest
+
+    from gatekeeper.hub.audit import AuditLog
+    from gatekeeper.hub.publisher import Publisher
+    from gatekeeper.hub.registry import Registry
+    from gatekeeper.hub.residents import UNIT_CHANGE_RATE, UNIT_RATE, Refusal, ResidentError, Residents
+    from gatekeeper.hub.store import HubStore
+    store = HubStore.open(str(tmp_path / "hub.db"))
+    audit = AuditLog(store.db)
+    residents = Residents(store, Registry(store.db, Publisher(store, None), audit), audit)
+    for rate, change in ((UNIT_RATE, False), (UNIT_CHANGE_RATE, True)):
+        for _ in range(int(rate.split()[0])):
+            residents.use("A-101", change=change)
+        with pytest.raises(ResidentError) as refused:
+            residents.use("A-101", change=change)
+        assert refused.value.refusal is Refusal.BUSY
+        residents.use("B-202", change=change)  # another unit is not held up
+    store.close()

@@ -111,6 +111,23 @@ def test_a_new_letter_replaces_the_code(hub, site, link, tmp_path):
     assert old.status_code == 404 and "This code is not known here" in old.text
 
 
+def test_letters_from_the_console_replace_the_code(hub, link, browser, tmp_path):
+    admin = office(hub, browser)
+    page = admin.page
+    page.goto(f"{hub.url}/console/residents")
+    page.get_by_label("Unit (leave empty for every unit)").fill(UNIT)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Print letters (PDF)").click()
+    pdf = tmp_path / "console" / "letter.pdf"
+    pdf.parent.mkdir()
+    download.value.save_as(pdf)
+    (new,) = letter_links(pdf, pdf.parent)
+    assert new.startswith(f"{hub.url}/r/") and new != link
+    assert httpx.get(new, timeout=30).status_code == 200
+    assert httpx.get(link, timeout=30).status_code == 404
+    admin.close()
+
+
 def test_letters_refuse_bad_input_and_change_nothing(hub, site, link, tmp_path):
     out = tmp_path / "x.pdf"
     r = letters(hub, site.root, out, "no such unit")

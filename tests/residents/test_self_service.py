@@ -8,10 +8,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from gatekeeper.verify import Reason, parse
 from tests.residents.conftest import UNIT
 from tests.residents.phone import Gate, read_codes
+
+PlaywrightError = pytest.importorskip("playwright.sync_api").Error
 
 
 def qr_on_page(locator, path: Path) -> str:
@@ -108,6 +111,27 @@ def test_full_screen_pass_png_and_offline(hub, link, phone, tmp_path):
     page.goto(here)
     assert qr_on_page(page.locator("figure.big svg.qr"), tmp_path / "offline.png") == text
     phone.context.set_offline(False)
+
+    # reported lost, the pass no longer shows from the kept copy
+    page.goto(link)
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Report lost").click()
+    page.wait_for_url("**done=lost")
+    page.wait_for_function("async (url) => !(await caches.match(url))", arg=here)
+    phone.context.set_offline(True)
+    with pytest.raises(PlaywrightError):
+        page.goto(here)
+    phone.context.set_offline(False)
+
+
+def test_the_code_can_be_typed(hub, link, phone):
+    code = urlsplit(link).path.rsplit("/", 1)[1]
+    page = phone.page
+    page.goto(f"{hub.url}/r/")
+    page.get_by_label("The code on your household letter").fill(code.replace("-", " ").lower().replace("0", "o"))
+    page.get_by_role("button", name="Open").click()
+    assert page.get_by_role("button", name="Get a pass").count() == 1
+    assert urlsplit(page.url).path == urlsplit(link).path
 
 
 def test_the_page_speaks_chinese_and_switches(hub, link, browser):
