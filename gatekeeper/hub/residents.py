@@ -139,6 +139,7 @@ class Refusal(enum.StrEnum):
     NO_PASS = "no_pass"
     NOT_ACTIVE = "not_active"
     READ_ONLY = "read_only"
+    FOREIGN_FORM = "foreign_form"
 
 
 MESSAGES = {
@@ -152,6 +153,8 @@ MESSAGES = {
     Refusal.NO_PASS: "This household has no such pass.",
     Refusal.NOT_ACTIVE: "This pass is not active any more.",
     Refusal.READ_ONLY: "Passes cannot be issued here just now. Please ask the property office.",
+    Refusal.FOREIGN_FORM: "This request did not come from your household's page. Open the link on your letter "
+                          "again.",
 }
 
 

@@ -39,7 +39,8 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
 STATUS = {Refusal.UNKNOWN_CODE: 404, Refusal.TOO_MANY_WRONG: 429, Refusal.BUSY: 429, Refusal.FROZEN: 403,
-          Refusal.QUOTA: 409, Refusal.NO_PASS: 404, Refusal.NOT_ACTIVE: 409, Refusal.READ_ONLY: 409}
+          Refusal.QUOTA: 409, Refusal.NO_PASS: 404, Refusal.NOT_ACTIVE: 409, Refusal.READ_ONLY: 409,
+          Refusal.FOREIGN_FORM: 403}
 #: After these, the unit's page is shown again with the refusal (the resident stays where they were).
 ON_PAGE = {Refusal.QUOTA, Refusal.FROZEN, Refusal.NOT_ACTIVE, Refusal.READ_ONLY, Refusal.NO_PASS}
 NOTICES = {"issued": "Your new pass is below. Tap it to show it full screen at the gate.",
@@ -98,10 +99,14 @@ async def unit_of(request: Request, code: str) -> str:
 
 
 def same_origin(request: Request) -> None:
-    """A change must come from this hub's own page: a form on another site cannot post here."""
+    """A change must come from this hub's own page: a form on another site cannot post here. The
+    host is the one the browser used (``X-Forwarded-Host`` when a reverse proxy rewrote ``Host``)."""
     origin = request.headers.get("origin")
-    if origin and origin != "null" and origin.split("://", 1)[-1] != request.headers.get("host"):
-        raise ResidentError(Refusal.UNKNOWN_CODE)
+    if not origin or origin == "null":
+        return
+    hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
+    if origin.split("://", 1)[-1] not in hosts:
+        raise ResidentError(Refusal.FOREIGN_FORM)
 
 
 #: Modules of white around a code, as the QR standard asks.
