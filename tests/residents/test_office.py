@@ -161,3 +161,12 @@ def test_wrong_codes_are_slowed_then_refused(hub, link):
         assert r.status_code == 429 and "Too many wrong codes" in r.text
         r = client.get(link)  # from this address even the right code waits for the window
         assert r.status_code == 429
+
+
+def test_a_form_from_another_site_is_refused(hub, link):
+    r = httpx.post(f"{link}/get", headers={"Origin": "https://elsewhere.example"}, timeout=30)
+    assert r.status_code == 403 and "did not come from your household" in r.text
+    page = httpx.get(link, timeout=30).text
+    assert "state-active" not in page  # nothing was issued
+    r = httpx.post(f"{link}/get", headers={"Origin": hub.url}, timeout=30)
+    assert r.status_code == 303
