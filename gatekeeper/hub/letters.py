@@ -108,13 +108,12 @@ def _simplified_chinese_face(path: Path) -> int:
     return 0
 
 
-def render_letters(letters: Sequence[Letter], site_name: str, chinese: Callable[[str], str],
-                   font: FontFace | None = None) -> bytes:
+def render_letters(letters: Sequence[Letter], site_name: str, chinese: Callable[[str], str]) -> bytes:
     """One A4 page per letter, as PDF bytes; ``chinese`` translates the letter's text (the zh_CN
     catalogue's gettext). LetterError for no letters or no font."""
     if not letters:
         raise LetterError("no units to print letters for")
-    face = font or find_cjk_font()
+    face = find_cjk_font()
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.add_font("cjk", "", str(face.path), collection_font_number=face.index)
     pdf.set_title("Gatekeeper household letters")

@@ -260,10 +260,6 @@ class Residents:
         row = self.db.one("SELECT unit FROM resident_codes WHERE code_hash=?", (code_hash(normal),))
         return row[0] if row else None
 
-    def letter_issued(self, unit: str) -> float | None:
-        row = self.db.one("SELECT issued_at FROM resident_codes WHERE unit=?", (unit,))
-        return row[0] if row else None
-
     # --- abuse -----------------------------------------------------------------------------------
     def admit(self, address: str) -> None:
         """Before a code is looked up: ResidentError when ``address`` sent too many wrong codes."""
@@ -384,13 +380,10 @@ class Residents:
                               f"asked for a pass: request {req.request_id} waits for approval", tx=tx, now=now)
         return req
 
-    def waiting(self, unit: str | None = None) -> list[PassRequest]:
+    def waiting(self) -> list[PassRequest]:
         """Requests waiting for an operator, oldest first."""
-        where, params = "state=?", [str(RequestState.WAITING)]
-        if unit is not None:
-            where, params = where + " AND unit=?", [*params, unit]
         rows = self.db.all("SELECT request_id, unit, state, created_at, decided_at, decided_by, pass_id "
-                           f"FROM resident_requests WHERE {where} ORDER BY created_at", params)
+                           "FROM resident_requests WHERE state=? ORDER BY created_at", (str(RequestState.WAITING),))
         return [PassRequest(r[0], r[1], RequestState(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     def approve(self, request_id: str, actor: Actor, now: float | None = None) -> IssuedPass:
