@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from gatekeeper.hub.database import Database, Tx
 
@@ -132,15 +132,15 @@ class AuditLog:
         return [AuditEntry(*r) for r in rows]
 
     def export(self, actor: str | None = None, action: str | None = None, target: str | None = None,
-               page: int = 2000) -> Iterator[dict]:
-        """Every matching entry, oldest first, read in pages (for CSV / JSON-lines exports)."""
+               page: int = 2000) -> Iterator[tuple]:
+        """Every matching entry as a tuple in :data:`AUDIT_FIELDS` order, oldest first, read in pages
+        (for ``gatekeeper.hub.export``'s CSV and JSON lines)."""
         where, params = self._where(actor, action, target)
         after = 0
         while True:
             rows = self.db.all(f"SELECT {','.join(AUDIT_FIELDS)} FROM audit_log WHERE {' AND '.join(where)} "
                                "AND id > ? ORDER BY id LIMIT ?", (*params, after, page))
-            for r in rows:
-                yield asdict(AuditEntry(*r))
+            yield from rows
             if len(rows) < page:
                 return
             after = rows[-1][0]

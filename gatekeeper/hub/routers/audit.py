@@ -5,32 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from gatekeeper.hub.audit import AuditEntry
 from gatekeeper.hub.auth import Reader
 from gatekeeper.hub.errors import responses
 
 router = APIRouter(tags=["audit"])
 
 
-class AuditOut(BaseModel):
-    id: int
-    at: float
-    actor: str
-    action: str
-    target: str
-    detail: str
-    address: str
-
-
-@router.get("/v1/admin/audit", response_model=list[AuditOut], responses=responses(401, 422),
+@router.get("/v1/admin/audit", response_model=list[AuditEntry], responses=responses(401, 422),
             summary="Audit log entries, newest first (page back with before=<id>)")
 async def audit_entries(request: Request, _: Reader,
                         actor: Annotated[str | None, Query(max_length=200)] = None,
                         action: Annotated[str | None, Query(max_length=64)] = None,
                         target: Annotated[str | None, Query(max_length=300)] = None,
                         before: Annotated[int | None, Query(ge=1)] = None,
-                        limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[AuditOut]:
-    entries = await run_in_threadpool(request.app.state.audit.entries, actor, action, target, limit, before)
-    return [AuditOut(**e.__dict__) for e in entries]
+                        limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[AuditEntry]:
+    return await run_in_threadpool(request.app.state.audit.entries, actor, action, target, limit, before)

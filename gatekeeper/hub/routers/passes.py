@@ -18,10 +18,9 @@ from gatekeeper.hub.registry import (
     PassQuery,
     PassRecord,
     PassState,
-    RegistryError,
 )
 from gatekeeper.hub.routers.lists import PASS_ID
-from gatekeeper.hub.routers.units import actor_of, refused, registry_of
+from gatekeeper.hub.routers.units import actor_of, call_registry, registry_of
 from gatekeeper.verify import Status
 
 router = APIRouter(tags=["registry"])
@@ -104,10 +103,7 @@ async def list_passes(request: Request, _: Reader,
 async def issue_passes(request: Request, body: IssueIn, who: Operator) -> list[IssuedOut]:
     req = IssueRequest(body.unit, body.count, body.valid_from, body.valid_until, Status[body.status.upper()],
                        PassKind(body.kind))
-    try:
-        issued = await run_in_threadpool(registry_of(request).issue, req, actor_of(request, who))
-    except RegistryError as e:
-        raise refused(e) from None
+    issued = await call_registry(request, "issue", req, actor_of(request, who))
     return [issued_out(p) for p in issued]
 
 
@@ -117,11 +113,7 @@ async def issue_passes(request: Request, body: IssueIn, who: Operator) -> list[I
 async def revoke_pass(request: Request, pass_id: Annotated[str, Path(pattern=PASS_ID)], who: Operator,
                       body: RevokeIn | None = None) -> RevokedOut:
     body = body or RevokeIn()
-    try:
-        v = await run_in_threadpool(registry_of(request).revoke, pass_id, actor_of(request, who),
-                                    PassState(body.state), body.since)
-    except RegistryError as e:
-        raise refused(e) from None
+    v = await call_registry(request, "revoke", pass_id, actor_of(request, who), PassState(body.state), body.since)
     return RevokedOut(pass_id=pass_id, state=body.state, version=v)
 
 
@@ -130,10 +122,7 @@ async def revoke_pass(request: Request, pass_id: Annotated[str, Path(pattern=PAS
              summary="Reinstate a revoked (or red/yellow) pass in a new signed revocation version")
 async def reinstate_pass(request: Request, pass_id: Annotated[str, Path(pattern=PASS_ID)], who: Operator
                          ) -> RevokedOut:
-    try:
-        v = await run_in_threadpool(registry_of(request).reinstate, pass_id, actor_of(request, who))
-    except RegistryError as e:
-        raise refused(e) from None
+    v = await call_registry(request, "reinstate", pass_id, actor_of(request, who))
     return RevokedOut(pass_id=pass_id, state="active", version=v)
 
 
@@ -142,8 +131,4 @@ async def reinstate_pass(request: Request, pass_id: Annotated[str, Path(pattern=
              summary="Revoke a (lost) pass and issue its successor for the same unit; the new pass")
 async def reissue_pass(request: Request, pass_id: Annotated[str, Path(pattern=PASS_ID)], who: Operator
                        ) -> IssuedOut:
-    try:
-        new = await run_in_threadpool(registry_of(request).reissue, pass_id, actor_of(request, who))
-    except RegistryError as e:
-        raise refused(e) from None
-    return issued_out(new)
+    return issued_out(await call_registry(request, "reissue", pass_id, actor_of(request, who)))

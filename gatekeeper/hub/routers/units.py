@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -70,6 +70,14 @@ def refused(e: RegistryError) -> RefusedError:
     return RefusedError(409, "conflict", str(e))
 
 
+async def call_registry(request: Request, operation: str, *args: object) -> Any:
+    """``Registry.<operation>(*args)`` off the event loop; its refusals as API refusals."""
+    try:
+        return await run_in_threadpool(getattr(registry_of(request), operation), *args)
+    except RegistryError as e:
+        raise refused(e) from None
+
+
 def unit_out(u: Unit) -> UnitOut:
     return UnitOut(name=u.name, label=u.label, quota=u.quota, note=u.note, active=u.active, created_at=u.created_at)
 
@@ -87,9 +95,6 @@ async def list_units(request: Request, _: Reader,
 @router.post("/v1/admin/units", response_model=UnitOut, status_code=201, responses=responses(401, 403, 422),
              summary="Create a unit")
 async def create_unit(request: Request, body: UnitIn, who: Operator) -> UnitOut:
-    try:
-        u = await run_in_threadpool(registry_of(request).create_unit,
-                                    UnitInput(body.name, body.label, body.quota, body.note), actor_of(request, who))
-    except RegistryError as e:
-        raise refused(e) from None
+    u = await call_registry(request, "create_unit", UnitInput(body.name, body.label, body.quota, body.note),
+                            actor_of(request, who))
     return unit_out(u)

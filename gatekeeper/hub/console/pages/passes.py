@@ -33,6 +33,7 @@ from gatekeeper.hub.registry import (
     IssueRequest,
     PassKind,
     PassQuery,
+    PassRecord,
     PassState,
     RegistryError,
     RowErrors,
@@ -141,6 +142,17 @@ def _file_rows(rows: dict[int, list[FieldProblem]]) -> dict[int, list[FieldProbl
     return {n + 1: ps for n, ps in rows.items()}
 
 
+async def _record(request: Request, pass_id: str) -> PassRecord:
+    """The pass, or a 404 page (an unknown or malformed id alike)."""
+    try:
+        rec = await run_in_threadpool(request.app.state.registry.pass_record, pass_id)
+    except FieldErrors:
+        rec = None
+    if rec is None:
+        raise PageRefused(404, "No such pass.")
+    return rec
+
+
 @router.get("/pass/{pass_id}")
 async def pass_page(request: Request, user: Viewer, pass_id: str, done: str = "") -> Response:
     return await _pass(request, user, pass_id, done)
@@ -148,12 +160,7 @@ async def pass_page(request: Request, user: Viewer, pass_id: str, done: str = ""
 
 async def _pass(request: Request, user, pass_id: str, done: str = "", problems: list[FieldProblem] | None = None,
                 status: int = 200) -> Response:
-    try:
-        rec = await run_in_threadpool(request.app.state.registry.pass_record, pass_id)
-    except FieldErrors:
-        rec = None
-    if rec is None:
-        raise PageRefused(404, "No such pass.")
+    rec = await _record(request, pass_id)
     notices = {"revoked": "Pass revoked.", "reinstated": "Pass reinstated.", "status": "Status changed.",
                "reissued": "The lost pass is revoked; this is its replacement."}
     return render(request, "pass.html", user, status=status, p=rec, errors=problems_by_field(problems or []),
@@ -162,12 +169,7 @@ async def _pass(request: Request, user, pass_id: str, done: str = "", problems: 
 
 @router.get("/pass/{pass_id}/qr.png")
 async def pass_qr(request: Request, user: Viewer, pass_id: str, download: bool = False) -> Response:
-    try:
-        rec = await run_in_threadpool(request.app.state.registry.pass_record, pass_id)
-    except FieldErrors:
-        rec = None
-    if rec is None:
-        raise PageRefused(404, "No such pass.")
+    rec = await _record(request, pass_id)
     headers = {"Content-Disposition": f'attachment; filename="pass-{rec.pass_id}.png"'} if download else {}
     return secure_headers(Response(await run_in_threadpool(qr_png, rec.text), media_type="image/png",
                                    headers=headers))
