@@ -176,6 +176,7 @@ class Cursor:
 
 #: A page's and an export's columns: the stored row and the unit its pass belongs to.
 COLUMNS = (*LOG_COLUMNS, "unit")
+_AT, _DEVICE, _SEQ = (COLUMNS.index(c) for c in ("at", "device_id", "seq"))
 _SELECT = (", ".join(f"l.{c}" for c in LOG_COLUMNS)
            + ", (SELECT p.unit FROM passes p WHERE p.pass_id=l.pass_id) AS unit FROM passage_log l")
 
@@ -190,6 +191,11 @@ class Passages:
     def page(self, f: LogFilter, limit: int = 50, after: Cursor | None = None,
              newest_first: bool = True) -> tuple[list[dict], Cursor | None]:
         """Up to ``limit`` rows after ``after``; the cursor of the next page (None: this was the last)."""
+        rows, more = self._tuples(f, limit, after, newest_first)
+        return [dict(zip(COLUMNS, r, strict=True)) for r in rows], more
+
+    def _tuples(self, f: LogFilter, limit: int, after: Cursor | None,
+                newest_first: bool) -> tuple[list[tuple], Cursor | None]:
         where, params = f.where()
         op, order = ("<", "DESC") if newest_first else (">", "ASC")
         if after is not None:
@@ -197,15 +203,21 @@ class Passages:
             params += [after.at, after.device_id, after.seq]
         rows = self.db.all(f"SELECT {_SELECT} WHERE {where} ORDER BY at {order}, device_id {order}, seq {order} "
                            "LIMIT ?", (*params, limit + 1))
-        out = [dict(zip(COLUMNS, r, strict=True)) for r in rows[:limit]]
-        more = len(rows) > limit
-        return out, Cursor(out[-1]["at"], out[-1]["device_id"], out[-1]["seq"]) if more else None
+        if len(rows) <= limit:
+            return rows, None
+        last = rows[limit - 1]
+        return rows[:limit], Cursor(last[_AT], last[_DEVICE], last[_SEQ])
 
     def rows(self, f: LogFilter, newest_first: bool = True, page: int = 2000) -> Iterator[dict]:
-        """Every matching row, read a page at a time (an export streams these)."""
+        """Every matching row, read a page at a time."""
+        for r in self.tuples(f, newest_first, page):
+            yield dict(zip(COLUMNS, r, strict=True))
+
+    def tuples(self, f: LogFilter, newest_first: bool = True, page: int = 5000) -> Iterator[tuple]:
+        """Every matching row as a tuple in :data:`COLUMNS` order, a page at a time (exports stream these)."""
         after = None
         while True:
-            rows, after = self.page(f, page, after, newest_first)
+            rows, after = self._tuples(f, page, after, newest_first)
             yield from rows
             if after is None:
                 return
@@ -215,15 +227,12 @@ class Passages:
         r = self.db.one(f"SELECT {_SELECT} WHERE l.device_id=? AND l.seq=?", (device_id, seq))
         return dict(zip(COLUMNS, r, strict=True)) if r else None
 
-    def reasons(self) -> list[str]:
-        """The reasons rows carry (for the filter's choices)."""
-        return [r for (r,) in self.db.all("SELECT DISTINCT reason FROM passage_log ORDER BY reason")]
-
     # --- counts -----------------------------------------------------------------------------------
     def counts(self, since: float, until: float) -> dict[tuple[str, Outcome], int]:
-        """Passages per (gate, outcome) with ``since <= at < until`` (edges rounded to half hours)."""
+        """Passages per (gate, outcome) with ``since <= at < until`` (``since`` rounded down and ``until``
+        up to half hours: today so far is its whole last half hour)."""
         rows = self.db.all("SELECT gate_id, outcome, sum(n) FROM passage_counts WHERE bucket>=? AND bucket<? "
-                           "GROUP BY gate_id, outcome", (_edge(since), _edge(until)))
+                           "GROUP BY gate_id, outcome", (_edge(since), _edge(until + BUCKET_S - 1e-6)))
         return {(g, _OUTCOME_OF[o]): int(n) for g, o, n in rows if n}
 
     def series(self, edges: list[float]) -> dict[str, list[int]]:
