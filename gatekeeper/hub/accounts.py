@@ -46,11 +46,13 @@ _DUMMY = _hasher.hash("not a password of anyone")
 
 
 class AccountError(ValueError):
-    """An account change refused; ``field`` is the form field it is about."""
+    """An account change refused; ``field`` is the form field it is about, ``template`` a catalogue
+    msgid with ``%(name)s`` parameters (``params``), ``message`` the English text."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field, self.message = field, message
+    def __init__(self, field: str, template: str, **params: object) -> None:
+        self.field, self.template, self.params = field, template, params
+        self.message = template % params if params else template
+        super().__init__(self.message)
 
 
 class SignInOutcome(enum.Enum):
@@ -81,13 +83,14 @@ class SignIn:
 
 def check_username(username: str) -> str:
     if not USERNAME.fullmatch(username or ""):
-        raise AccountError("username", "1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise AccountError("username", "1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit.")
     return username
 
 
 def check_password(password: str) -> str:
     if not MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD:
-        raise AccountError("password", f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+        raise AccountError("password", "A password has %(min)d to %(max)d characters.", min=MIN_PASSWORD,
+                           max=MAX_PASSWORD)
     return password
 
 
@@ -115,7 +118,7 @@ class Accounts:
         with self.db.transaction() as own:
             t = tx or own
             if t.one("SELECT 1 FROM accounts WHERE username=?", (username,)) is not None:
-                raise AccountError("username", f"an account {username!r} exists already")
+                raise AccountError("username", "An account %(u)s exists already.", u=username)
             t.run("INSERT INTO accounts(username, role, password_hash, created_at) VALUES (?,?,?,?)",
                   (username, str(Role(role)), digest, now))
         return Account(username, Role(role), False, now, 0, None, None)
@@ -130,7 +133,7 @@ class Accounts:
     def set_disabled(self, username: str, disabled: bool = True) -> None:
         with self.db.transaction() as tx:
             if tx.run("UPDATE accounts SET disabled=? WHERE username=?", (int(disabled), username)) != 1:
-                raise AccountError("username", f"no account {username!r}")
+                raise AccountError("username", "No account %(u)s.", u=username)
 
     def set_password(self, username: str, password: str) -> None:
         """A new password; also lifts a lock-out."""
@@ -139,12 +142,12 @@ class Accounts:
         with self.db.transaction() as tx:
             if tx.run("UPDATE accounts SET password_hash=?, failures=0, locked_until=NULL WHERE username=?",
                       (digest, username)) != 1:
-                raise AccountError("username", f"no account {username!r}")
+                raise AccountError("username", "No account %(u)s.", u=username)
 
     def set_role(self, username: str, role: Role) -> None:
         with self.db.transaction() as tx:
             if tx.run("UPDATE accounts SET role=? WHERE username=?", (str(Role(role)), username)) != 1:
-                raise AccountError("username", f"no account {username!r}")
+                raise AccountError("username", "No account %(u)s.", u=username)
 
     def sign_in(self, username: str, password: str, now: float | None = None) -> SignIn:
         """Check a password, counting failures; the outcome and (unless WRONG) the account."""

@@ -108,3 +108,21 @@ def test_a_hub_without_the_site_is_read_only_and_says_why(console_hub, db_url):
         assert issue.status_code == 409 and issue.json()["error"] == "cannot_sign"
     finally:
         replica.stop()
+
+
+def test_accounts_page_changes_are_audited_and_take_effect(console_hub):
+    hub = console_hub
+    client, csrf = session(hub.url, "office", "zh-CN")
+    added = client.post("/console/accounts", data={"csrf": csrf, "username": "desk2", "role": "operator",
+                                                   "password": PASSWORD}, follow_redirects=True)
+    assert added.status_code == 200 and "desk2" in added.text
+    again = client.post("/console/accounts", data={"csrf": csrf, "username": "desk2", "role": "operator",
+                                                   "password": PASSWORD})
+    assert again.status_code == 422 and "账户 desk2 已存在。" in again.text
+    desk, _ = session(hub.url, "desk2")
+    assert desk.get("/console/units").status_code == 200
+    client.post("/console/accounts/change", data={"csrf": csrf, "username": "desk2", "what": "disable"})
+    assert desk.get("/console/units", follow_redirects=False).status_code == 303  # its session ended
+    audit = client.get("/v1/admin/audit", params={"target": "desk2"}).json()
+    assert [(e["actor"], e["action"]) for e in audit] == [("office", "account_disable"), ("desk2", "sign_in"),
+                                                          ("office", "account_add")]
