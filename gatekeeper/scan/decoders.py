@@ -312,18 +312,20 @@ class RescueChain:
     pass's time on an empty frame. Each code located but unread (by either pass) is then
     cropped, or read from the high-resolution ``detail`` stream when the frame has one, and the
     rescuers try it in turn; the first that reads something wins. The crop is tried with a
-    quarter of the code's size around it, then with once its size: zxing-cpp often locates only
-    part of a damaged or glared code. A rescuer is any Decoder; its results are moved back into
+    quarter of the located size around it, then with once and three times that size: zxing-cpp
+    often locates only part of a damaged or glared code, on dim screens with a glare spot a
+    structure a third of the code's width or less. A rescuer is any Decoder; its results are moved back into
     frame coordinates. At most ``max_regions`` codes are rescued per frame, and no rescuer starts
     once ``budget_ms`` have passed since the frame's decode began (None: no limit), so a frame
     full of code-like clutter cannot stall the loop: the next frame gets its own rescues.
     """
 
-    MARGINS = (0.25, 1.0)
-
     def __init__(self, primary: ZxingDecoder, rescuers: Sequence[Decoder], *,
-                 second_look: bool = True, max_regions: int = 2, budget_ms: float | None = 20.0) -> None:
+                 second_look: bool = True, max_regions: int = 2, budget_ms: float | None = 20.0,
+                 margins: Sequence[float] = (0.25, 1.0, 3.0)) -> None:
         self.primary = primary
+        # Each wider crop runs only when the narrower one read nothing (docs/PERFORMANCE.md).
+        self.margins = tuple(margins)
         self.rescuers = list(rescuers)
         self.second_look = second_look
         # Without try_invert: it read nothing more here and costs a third of the second look.
@@ -348,7 +350,7 @@ class RescueChain:
         if not missed or not self.rescuers:
             return codes
         for quad in regions(missed, codes, gray.shape, self.max_regions):
-            for margin in self.MARGINS:
+            for margin in self.margins:
                 found = self._rescue(gray, crop_box([quad], gray.shape, margin), detail, deadline)
                 known = {c.payload for c in codes}
                 if found:

@@ -9,6 +9,7 @@ import numpy as np
 import segno
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+REALPHOTO = CORPUS.with_name("corpus-realphoto")  # hand-marked codes in hard conditions (its NOTICE.md)
 
 
 def corpus_items() -> list[tuple[Path, bytes]]:
@@ -45,3 +46,8 @@ def on_canvas(code: np.ndarray | None, size: tuple[int, int] = (640, 480), at=(1
         x, y = at
         frame[y:y + code.shape[0], x:x + code.shape[1]] = code
     return frame
+
+
+def realphoto_folder(name: str) -> list[Path]:
+    """The photos of one folder of the real-photo set (empty when the set is not there)."""
+    return sorted((REALPHOTO / name).glob("*.jpg"))
