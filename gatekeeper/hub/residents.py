@@ -317,15 +317,19 @@ class Residents:
         return [u for (u,) in self.db.all("SELECT unit FROM resident_codes WHERE frozen_at IS NOT NULL ORDER BY unit")]
 
     # --- the unit's page -------------------------------------------------------------------------
-    def view(self, unit: str) -> UnitView:
+    def view(self, unit: str, with_passes: bool = True) -> UnitView:
+        """What the unit's page shows (``with_passes=False``: only the counts and settings, for a
+        change that does not list the passes)."""
         u = self.registry.unit(unit)
         if u is None:  # a unit deleted after its letter was printed
             raise ResidentError(Refusal.UNKNOWN_CODE)
-        passes, _ = self.registry.passes(PassQuery(unit=unit, limit=SHOWN_PASSES))
-        (waiting,) = self.db.one("SELECT count(*) FROM resident_requests WHERE unit=? AND state=?",
-                                 (unit, str(RequestState.WAITING)))
-        return UnitView(u, [p for p in passes if p.kind == PassKind.RESIDENT], int(waiting), self.frozen(unit),
-                        self.mode())
+        passes = self.registry.passes(PassQuery(unit=unit, limit=SHOWN_PASSES))[0] if with_passes else []
+        waiting, frozen_at, mode = self.db.one(
+            "SELECT (SELECT count(*) FROM resident_requests WHERE unit=? AND state=?), "
+            "(SELECT frozen_at FROM resident_codes WHERE unit=?), (SELECT value FROM hub_meta WHERE key=?)",
+            (unit, str(RequestState.WAITING), unit, _MODE_KEY))
+        return UnitView(u, [p for p in passes if p.kind == PassKind.RESIDENT], int(waiting), frozen_at is not None,
+                        Mode(mode or Mode.AT_ONCE))
 
     @staticmethod
     def actor(unit: str) -> Actor:
@@ -334,13 +338,13 @@ class Residents:
 
     def get_pass(self, unit: str, now: float | None = None) -> Outcome:
         """"Get a pass": issued at once, or queued for approval, within the quota."""
-        view = self.view(unit)
+        view = self.view(unit, with_passes=False)
         self._may_change(view)
         if view.room <= 0:
             raise ResidentError(Refusal.QUOTA, quota=view.unit.quota, held=view.unit.active + view.waiting)
         if view.mode == Mode.APPROVAL:
             with self._lock:  # two taps at once must not queue past the quota
-                view = self.view(unit)
+                view = self.view(unit, with_passes=False)
                 if view.room <= 0:
                     raise ResidentError(Refusal.QUOTA, quota=view.unit.quota, held=view.unit.active + view.waiting)
                 return Outcome(waiting=self._queue(unit, now))
