@@ -39,7 +39,7 @@ from gatekeeper.hub.publisher import Publisher  # noqa: E402  (after the sys.pat
 from gatekeeper.hub.registry import Actor, IssueRequest, Registry, UnitInput  # noqa: E402  (after the sys.path line)
 from gatekeeper.hub.roles import Role  # noqa: E402  (after the sys.path line)
 from gatekeeper.hub.store import HubStore  # noqa: E402  (after the sys.path line)
-from tests.kit.hub import HubProcess, PgCluster, pg_bin  # noqa: E402  (after the sys.path line)
+from tests.kit.hub import HubProcess, on_each_database  # noqa: E402  (after the sys.path line)
 
 PASSWORD = "benchmark password"
 REVOKED = 300
@@ -142,18 +142,8 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="gk-bench-console-") as tmp:
         work = Path(tmp)
-        run("sqlite", f"sqlite:///{work / 'hub.db'}", work, args)
-        if args.no_postgres:
-            return
-        bin_dir = pg_bin()
-        if bin_dir is None:
-            print("\n[postgresql] skipped: no PostgreSQL server binaries")
-            return
-        cluster = PgCluster.start(bin_dir, fsync=True)
-        try:
-            run("postgresql", cluster.new_database(), work, args)
-        finally:
-            cluster.stop()
+        on_each_database(lambda label, url: run(label, url, work, args), f"sqlite:///{work / 'hub.db'}",
+                         postgres=not args.no_postgres)
 
 
 if __name__ == "__main__":

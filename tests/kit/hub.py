@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +105,25 @@ class PgCluster:
         subprocess.run([*self.prefix, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
                         "stop"], capture_output=True, check=False)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def on_each_database(run: Callable[[str, str], None], sqlite_url: str, sqlite: bool = True,
+                     postgres: bool = True) -> None:
+    """``run(label, db_url)`` on SQLite, then on a throwaway PostgreSQL cluster with fsync on (as
+    deployed) when the machine has one: how the benchmarks measure both."""
+    if sqlite:
+        run("sqlite", sqlite_url)
+    if not postgres:
+        return
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        print("\n[postgresql] skipped: no PostgreSQL server binaries")
+        return
+    cluster = PgCluster.start(bin_dir, fsync=True)
+    try:
+        run("postgresql", cluster.new_database())
+    finally:
+        cluster.stop()
 
 
 # --- site, hub, devices -------------------------------------------------------------------------
