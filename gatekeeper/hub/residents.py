@@ -294,10 +294,6 @@ class Residents:
             self.audit.record(actor.name, AuditAction.RESIDENT_MODE, "residents", f"self-service passes: {mode}",
                               actor.address, tx=tx)
 
-    def frozen(self, unit: str) -> bool:
-        row = self.db.one("SELECT frozen_at FROM resident_codes WHERE unit=?", (unit,))
-        return bool(row and row[0] is not None)
-
     def set_frozen(self, unit: str, frozen: bool, actor: Actor, now: float | None = None) -> None:
         """Pause (or resume) a unit's self-service. A unit without a letter yet is frozen for
         when it gets one."""
