@@ -4,9 +4,8 @@ do with it: see the unit's passes, get one within the quota, report one lost.
 Interface for the residents' pages, the console and the CLI::
 
     res = Residents(store, registry, audit)         # or request.app.state.residents
-    units = res.check_units(names) or res.all_units()
-    codes = {u: new_code() for u in units}          # print the letters, then:
-    res.replace_codes(codes, actor)                 # each replaces the unit's old code
+    res.replace_codes({unit: new_code()}, actor)    # after the letters are printed: gatekeeper.hub.letters
+                                                    # .issue_letters does both; each replaces the old code
     unit = res.unit_of(code)                        # the unit name, or None for a wrong code
     res.get_pass(unit)  -> Outcome                  # a pass issued, or a request waiting for approval
     res.report_lost(unit, pass_id)                  # revoked in a new signed list version
