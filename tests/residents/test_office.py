@@ -99,7 +99,11 @@ def test_a_paused_unit_cannot_change_anything(hub, link, phone, browser, tmp_pat
 
 
 def test_a_new_letter_replaces_the_code(hub, site, link, tmp_path):
-    assert httpx.get(link, timeout=30).status_code == 200
+    first = httpx.get(link, timeout=30)
+    assert first.status_code == 200
+    csp = first.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self';" in csp and "unsafe" not in csp
+    assert first.headers["referrer-policy"] == "no-referrer"  # the code is in the URL
     again = tmp_path / "again"
     again.mkdir()
     done = letters(hub, site.root, again / "letter.pdf", UNIT)
