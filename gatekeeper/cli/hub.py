@@ -41,18 +41,39 @@ def hub() -> None:
               help="The site directory: lets this hub sign lists (revocations, freshness). Omit on replicas.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8443, show_default=True)
-@click.option("--workers", type=int, default=1, show_default=True, help="Threads for database work.")
-def hub_serve(db_url: str, site_dir: Path | None, host: str, port: int, workers: int) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Batches stored at once (default: 1 on SQLite, whose writes serialise; 4 on PostgreSQL).")
+@click.option("--max-wait", type=click.FloatRange(0.5, 60), default=4.0, show_default=True,
+              help="Admit uploads while the queue drains within this many seconds; refuse the rest (429).")
+@click.option("--rate-limit", "rate_limits", multiple=True, metavar="NAME=RATE",
+              help="Override a rate limit, e.g. upload-device=50/second (names: enrol-address, enrol-device, "
+                   "admin-address, upload-address, upload-device). Repeatable.")
+@click.option("--backlog", type=click.IntRange(64, 65535), default=4096, show_default=True,
+              help="Connections the kernel queues before the hub accepts them (capped by net.core.somaxconn).")
+@click.option("--keep-alive", type=click.IntRange(1, 3600), default=75, show_default=True,
+              help="Seconds an idle connection stays open: longer than a device waits on Retry-After.")
+@click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
+              help="Proxies trusted for X-Forwarded-For (the client address that rate limits count).")
+def hub_serve(db_url: str, site_dir: Path | None, host: str, port: int, workers: int | None, max_wait: float,
+              rate_limits: tuple[str, ...], backlog: int, keep_alive: int, forwarded_allow_ips: str) -> None:
     """Serve the hub API (put it behind TLS: a reverse proxy or uvicorn's --ssl options)."""
     import uvicorn
 
     from gatekeeper.admin import SiteError
+    from gatekeeper.hub import Admission, HubLimits, RateLimits, parse_rates
+    try:
+        rates = RateLimits(parse_rates(list(rate_limits)))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--rate-limit") from None
+    postgres = db_url.startswith(("postgresql://", "postgres://"))
+    admission = Admission(storers=workers or (4 if postgres else 1), max_wait_s=max_wait)
     from gatekeeper.hub import app_from
     try:
-        app = app_from(db_url, str(site_dir) if site_dir else None)
+        app = app_from(db_url, str(site_dir) if site_dir else None, HubLimits(rates, admission))
     except SiteError as e:
         fail(str(e))
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, backlog=backlog,
+                timeout_keep_alive=keep_alive, forwarded_allow_ips=forwarded_allow_ips, proxy_headers=True)
 
 
 @hub.command("token")
@@ -63,7 +84,12 @@ def hub_serve(db_url: str, site_dir: Path | None, host: str, port: int, workers:
 def hub_token(db_url: str, gate_id: str | None, ttl: str, as_json: bool) -> None:
     """Make a one-time enrolment token for 'gatekeeper provision --hub URL --token TOKEN'."""
     import time
+
+    from gatekeeper.hub import MAX_TOKEN_TTL_S
     seconds = _seconds(ttl, "--ttl")
+    if not 0 < seconds <= MAX_TOKEN_TTL_S:
+        raise click.BadParameter(f"{ttl!r}: a token lives at most {MAX_TOKEN_TTL_S // 86400} days (30d)",
+                                 param_hint="--ttl")
     token = _store(db_url).create_enrol_token(gate_id, seconds)
     expires = iso(time.time() + seconds)
     if as_json:
@@ -76,9 +102,17 @@ def hub_token(db_url: str, gate_id: str | None, ttl: str, as_json: bool) -> None
 @hub.command("admin-token")
 @DB_OPTION
 @click.option("--label", default="admin", show_default=True, help="Who holds it (for your records).")
-def hub_admin_token(db_url: str, label: str) -> None:
-    """Make an admin token for the /v1/admin endpoints (Authorization: Bearer TOKEN)."""
-    click.echo(_store(db_url).create_admin_token(label))
+@click.option("--revoke", "revoke", metavar="TOKEN|LABEL", default=None,
+              help="Instead of making one: revoke this admin token (gk1_...), or every token with this label.")
+def hub_admin_token(db_url: str, label: str, revoke: str | None) -> None:
+    """Make an admin token for the /v1/admin endpoints (Authorization: Bearer TOKEN), or revoke one."""
+    if revoke is None:
+        click.echo(_store(db_url).create_admin_token(label))
+        return
+    gone = _store(db_url).revoke_admin_token(revoke)
+    if gone == 0:
+        fail("no admin token matches: give the token itself or its label")
+    click.echo(f"revoked {gone} admin token(s): they are refused from now on, on every hub of this database")
 
 
 @hub.command("register")
@@ -140,3 +174,4 @@ def hub_openapi(out: Path | None) -> None:
     else:
         write_atomic(out, text.encode())
         click.echo(f"wrote {out}")
+

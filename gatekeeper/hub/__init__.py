@@ -11,6 +11,14 @@ from typing import Any
 # Loaded on first use: the CLI and the hub must not pay for the camera and GPIO stacks they do not use.
 _WHERE = {
     "Admin": "auth",
+    "Admission": "limits",
+    "HubLimits": "limits",
+    "Limited": "limits",
+    "MAX_TOKEN_TTL_S": "store",
+    "RateLimits": "limits",
+    "SignedUpload": "auth",
+    "next_ack": "store",
+    "parse_rates": "limits",
     "Database": "database",
     "Device": "store",
     "FORMATS": "export",

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from gatekeeper import __version__
 from gatekeeper.admin import Site
 from gatekeeper.hub.errors import install_error_handlers
-from gatekeeper.hub.limits import HubTimeAndLimit
+from gatekeeper.hub.limits import HubLimits, HubTimeAndLimit
 from gatekeeper.hub.publisher import Publisher
 from gatekeeper.hub.routers import audit, console, devices, lists, log, passes, residents, units
 from gatekeeper.hub.routers.openapi import NESTED_SCHEMAS
@@ -23,15 +23,15 @@ from gatekeeper.hub.store import HubStore
 from gatekeeper.wire import MAX_BODY_BYTES, PATH_ENROL, PATH_LISTS
 
 
-def create_app(store: HubStore, publisher: Publisher) -> FastAPI:
-    """The hub's ASGI app on an opened store and publisher."""
+def create_app(store: HubStore, publisher: Publisher, limits: HubLimits | None = None) -> FastAPI:
+    """The hub's ASGI app on an opened store and publisher (rate limits and load shedding: ``limits``)."""
     app = FastAPI(title="Gatekeeper hub", version=__version__,
                   description="Device enrolment, passage-log upload, signed lists, admin. "
                               "See docs/sync-protocol.md for signing and batch semantics.")
-    app.state.store, app.state.publisher = store, publisher
+    app.state.store, app.state.publisher, app.state.limits = store, publisher, limits or HubLimits()
     console.install(app, store, publisher)  # accounts, sessions, audit log, registry, the pages
     residents.install(app)  # the residents' self-service pages at /r/<code> (after the console: its registry)
-    app.add_middleware(HubTimeAndLimit, limit=MAX_BODY_BYTES,
+    app.add_middleware(HubTimeAndLimit, limit=MAX_BODY_BYTES, hub_limits=app.state.limits,
                        per_path={PATH_ENROL: devices.MAX_ENROL_BYTES, PATH_LISTS: 0})
     install_error_handlers(app)
     for router in (devices.router, log.router, lists.router, units.router, passes.router, audit.router):
@@ -50,11 +50,11 @@ def create_app(store: HubStore, publisher: Publisher) -> FastAPI:
     return app
 
 
-def app_from(db_url: str, site_dir: str | None) -> FastAPI:
+def app_from(db_url: str, site_dir: str | None, limits: HubLimits | None = None) -> FastAPI:
     """The app for a database URL and an optional site directory (the signer)."""
     store = HubStore.open(db_url)
     publisher = Publisher(store, Site.open(site_dir) if site_dir else None)
-    return create_app(store, publisher)
+    return create_app(store, publisher, limits)
 
 
 def openapi_json(app: FastAPI) -> str:

@@ -26,12 +26,13 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from gatekeeper.hub.errors import RefusedError
+from gatekeeper.hub.limits import HubLimits, Limited, client_address
 from gatekeeper.hub.publisher import Publisher
 from gatekeeper.hub.roles import CHANGERS, Role
 from gatekeeper.hub.sessions import COOKIE, CSRF_FIELD, CSRF_HEADER, Sessions, same_token
 from gatekeeper.hub.store import Device, HubStore
 from gatekeeper.verify import PublicKey
-from gatekeeper.wire import TIME_WINDOW_S, device_id, parse_signature_headers
+from gatekeeper.wire import PATH_LOG, TIME_WINDOW_S, SignedRequest, device_id, parse_signature_headers
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -53,6 +54,10 @@ def publisher(request: Request) -> Publisher:
     return request.app.state.publisher
 
 
+def hub_limits(request: Request) -> HubLimits:
+    return request.app.state.limits
+
+
 Store = Annotated[HubStore, Depends(hub_store)]
 Lists = Annotated[Publisher, Depends(publisher)]
 
@@ -67,6 +72,15 @@ def request_target(request: Request) -> str:
 async def check_signature(request: Request, store: HubStore, body: bytes,
                           enrolling: PublicKey | None = None) -> Device | None:
     """Check a request's signature, time and nonce; the device (None while enrolling)."""
+    dev, sig, now = await verified(request, store, body, enrolling)
+    if not await run_in_threadpool(store.use_nonce, sig.device, sig.nonce, now):
+        raise RefusedError(401, "replay", "nonce already used: a replayed request is refused")
+    return dev
+
+
+async def verified(request: Request, store: HubStore, body: bytes,
+                   enrolling: PublicKey | None = None) -> tuple[Device | None, SignedRequest, float]:
+    """Check a request's signature and time, not its nonce: (device, signature headers, hub time)."""
     try:
         sig = parse_signature_headers(request.headers)
     except ValueError as e:
@@ -89,9 +103,13 @@ async def check_signature(request: Request, store: HubStore, body: bytes,
                            f"the hub's {int(now)}: sign with the hub's time (GK-Hub-Time) and retry")
     if not sig.verify(key, request.method, request_target(request), body):
         raise RefusedError(401, "bad_signature", "signature does not verify for this device, request and body")
-    if not await run_in_threadpool(store.use_nonce, sig.device, sig.nonce, now):
-        raise RefusedError(401, "replay", "nonce already used: a replayed request is refused")
-    return dev
+    # Counted only once the signature verified: nobody can spend another device's quota.
+    what = Limited.ENROL_DEVICE if enrolling is not None else (
+        Limited.UPLOAD_DEVICE if request.url.path == PATH_LOG else None)
+    rates = hub_limits(request).rates
+    if what is not None and not rates.hit(what, sig.device):
+        raise rates.refuse(what, sig.device)
+    return dev, sig, now
 
 
 async def signed_device(request: Request, store: Store) -> Device:
@@ -101,6 +119,23 @@ async def signed_device(request: Request, store: Store) -> Device:
     return dev
 
 
+@dataclass(frozen=True)
+class SignedUpload:
+    """An upload whose signature verified; its ``nonce`` is recorded with the rows, in one transaction."""
+
+    device: Device
+    nonce: str
+    body: bytes
+
+
+async def signed_upload(request: Request, store: Store) -> SignedUpload:
+    """Dependency: like :func:`signed_device`, but the nonce is left to the store's ingest."""
+    body = await request.body()
+    dev, sig, _ = await verified(request, store, body)
+    assert dev is not None
+    return SignedUpload(dev, sig.nonce, body)
+
+
 async def request_principal(request: Request, store: Store) -> Principal:
     """Dependency: a bearer admin token (role admin) or a console session (its role); 401 otherwise.
 
@@ -108,9 +143,13 @@ async def request_principal(request: Request, store: Store) -> Principal:
     auth = request.headers.get("authorization", "")
     token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
     if token:
+        rates, address = hub_limits(request).rates, client_address(request.scope)
+        if rates.over(Limited.ADMIN_ADDRESS, address):  # before the database: guessing costs the guesser
+            raise rates.refuse(Limited.ADMIN_ADDRESS, address)
         label = await run_in_threadpool(store.admin_label, token)
         if label is not None:
             return Principal(label, Role.ADMIN, "token")
+        rates.hit(Limited.ADMIN_ADDRESS, address)  # only failures count
     else:
         sessions: Sessions = request.app.state.sessions
         session = await run_in_threadpool(sessions.get, request.cookies.get(COOKIE))
@@ -147,6 +186,8 @@ async def admin_principal(principal: Annotated[Principal, Depends(request_princi
 
 
 SignedDevice = Annotated[Device, Depends(signed_device)]
+SignedUploadOf = Annotated[SignedUpload, Depends(signed_upload)]
+Limits = Annotated[HubLimits, Depends(hub_limits)]
 Admin = Annotated[Principal, Depends(admin_principal)]
 Operator = Annotated[Principal, Depends(require(*CHANGERS))]
 Reader = Annotated[Principal, Depends(request_principal)]

@@ -41,13 +41,15 @@ def problem(status: int, code: str, message: str, headers: dict | None = None) -
     return JSONResponse({"error": code, "message": message, "hub_time": time.time()}, status, headers=headers)
 
 
-async def send_problem(send: Any, status: int, code: str, message: str) -> None:
+async def send_problem(send: Any, status: int, code: str, message: str, retry_after: int | None = None) -> None:
     """A refusal sent straight from ASGI middleware, before any endpoint runs."""
     now = time.time()
     body = json.dumps({"error": code, "message": message, "hub_time": now}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (H_HUB_TIME.lower().encode(), f"{now:.3f}".encode())]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (H_HUB_TIME.lower().encode(), f"{now:.3f}".encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

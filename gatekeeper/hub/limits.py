@@ -1,35 +1,213 @@
-"""ASGI middleware in front of every route: the hub's clock on every reply, and body-size limits.
+"""ASGI middleware in front of every route: the hub's clock on every reply, body-size limits, rate
+limits per address, and load shedding for uploads.
 
-The limit is enforced here and only here, before any endpoint (or FastAPI's body parsing) reads a
-byte, so an unauthenticated client cannot make the hub buffer a huge body. Endpoints then read the
-body with ``await request.body()``.
+The limits are enforced here, before any endpoint (or FastAPI's body parsing) reads a byte, so an
+unauthenticated client cannot make the hub buffer a huge body, and an overloaded hub refuses an
+upload before it spends anything on it (no body read, no signature check, no database). Endpoints
+then read the body with ``await request.body()``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import enum
+import math
+import random
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
+import limits as ratelimits
+
 from gatekeeper.hub.errors import RefusedError, send_problem
-from gatekeeper.wire import H_HUB_TIME, MAX_BODY_BYTES
+from gatekeeper.wire import H_HUB_TIME, MAX_BODY_BYTES, PATH_ENROL, PATH_LOG
+
+
+class Limited(enum.StrEnum):
+    """What is rate-limited, and by what key: an address (the client, or X-Forwarded-For from a
+    trusted proxy) or a device (after its signature verified, so nobody can spend another's quota)."""
+
+    ENROL_ADDRESS = "enrol-address"
+    ENROL_DEVICE = "enrol-device"
+    ADMIN_ADDRESS = "admin-address"  # failed admin authentications
+    UPLOAD_ADDRESS = "upload-address"
+    UPLOAD_DEVICE = "upload-device"
+
+
+#: Defaults: far above what honest gates do (a gate draining a backlog sends a few batches a second;
+#: a site behind one NAT shares an address), far below what guessing tokens needs.
+DEFAULT_RATES: dict[Limited, str] = {
+    Limited.ENROL_ADDRESS: "30/minute",
+    Limited.ENROL_DEVICE: "5/minute",
+    Limited.ADMIN_ADDRESS: "20/minute",
+    Limited.UPLOAD_ADDRESS: "2000/second",
+    Limited.UPLOAD_DEVICE: "50/second",
+}
+
+
+class RateLimits:
+    """Moving-window rate limits (the ``limits`` library, in this process's memory).
+
+    Per process: N replicas behind a balancer allow up to N times the rate, which is still bounded.
+    """
+
+    def __init__(self, rates: Mapping[Limited, str] | None = None) -> None:
+        self.rates = {k: ratelimits.parse(v) for k, v in {**DEFAULT_RATES, **(rates or {})}.items()}
+        self._window = ratelimits.strategies.MovingWindowRateLimiter(ratelimits.storage.MemoryStorage())
+
+    def hit(self, what: Limited, key: str) -> bool:
+        """Count one request of ``key``; False when it is over the limit (and must be refused)."""
+        return self._window.hit(self.rates[what], what.value, key)
+
+    def over(self, what: Limited, key: str) -> bool:
+        """Whether ``key`` is over the limit now, without counting a request."""
+        return not self._window.test(self.rates[what], what.value, key)
+
+    def retry_after(self, what: Limited, key: str) -> float:
+        """Seconds until ``key`` may ask again."""
+        reset = self._window.get_window_stats(self.rates[what], what.value, key).reset_time
+        return max(1.0, reset - time.time())
+
+    def refuse(self, what: Limited, key: str) -> RefusedError:
+        return RefusedError(429, "rate_limited", f"too many requests ({what.value} limit "
+                            f"{self.rates[what]}): retry after Retry-After seconds",
+                            retry_after=self.retry_after(what, key))
+
+
+def parse_rates(specs: list[str]) -> dict[Limited, str]:
+    """``NAME=RATE`` options (``upload-device=50/second``); ValueError naming a bad one."""
+    out = {}
+    for spec in specs:
+        name, _, rate = spec.partition("=")
+        try:
+            what = Limited(name.strip())
+            ratelimits.parse(rate.strip())
+        except ValueError:
+            names = ", ".join(k.value for k in Limited)
+            raise ValueError(f"{spec!r}: expected NAME=RATE with NAME one of {names} and RATE like "
+                             "'50/second' or '20 per minute'") from None
+        out[what] = rate.strip()
+    return out
+
+
+@dataclass
+class Admission:
+    """Load shedding for uploads: admit while the queued work drains within ``max_wait_s``, refuse
+    the rest at once with a ``Retry-After`` that grows with the queue.
+
+    Work is counted in body bytes (``Content-Length``, known before the body is read). The drain
+    rate is measured from finished uploads while the hub is busy. A refused upload is given the next
+    free slot on a virtual schedule at that rate (plus jitter), so refused devices come back spread
+    out at the pace the hub can take them, instead of all at once after a fixed second.
+    ``storers`` uploads are stored at once (1 for SQLite, whose writes serialise anyway); the other
+    admitted ones wait their turn, in order, without holding a thread.
+    """
+
+    storers: int = 1
+    max_wait_s: float = 4.0
+    min_admitted: int = 8
+    byte_rate: float = 300_000.0  # a first guess until uploads have been measured (about 10,000 rows/s)
+    queued_bytes: int = 0
+    admitted: int = 0
+    horizon: float = 0.0
+    _last_done: float = 0.0
+    _turns: asyncio.Semaphore | None = field(default=None, repr=False)
+
+    def admit(self, size: int, now: float) -> float | None:
+        """Admit an upload of ``size`` bytes (None) or say in how many seconds to come back."""
+        wait = self.queued_bytes / self.byte_rate
+        if self.admitted < self.min_admitted or wait + size / self.byte_rate <= self.max_wait_s:
+            self.admitted += 1
+            self.queued_bytes += size
+            return None
+        self.horizon = max(self.horizon, now + wait) + max(size, 1) / self.byte_rate
+        return (self.horizon - now) * random.uniform(0.8, 1.2)
+
+    def finished(self, size: int, started: float, now: float) -> None:
+        """An admitted upload of ``size`` bytes ended (stored or refused) at ``now``."""
+        self.admitted -= 1
+        self.queued_bytes -= size
+        took = now - max(self._last_done, started)
+        self._last_done = now
+        if took > 0.0005 and size > 0:
+            # The rate over the time since the last upload ended (or this one was admitted):
+            # busy time only, so a quiet hub does not look slow.
+            self.byte_rate = 0.9 * self.byte_rate + 0.1 * (size / took)
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Hold one of the ``storers`` turns while storing a batch (first come, first served)."""
+        if self._turns is None:
+            self._turns = asyncio.Semaphore(self.storers)
+        async with self._turns:
+            yield
+
+
+@dataclass
+class HubLimits:
+    """The hub's limits, set by ``gatekeeper hub serve`` options: rates and upload admission."""
+
+    rates: RateLimits = field(default_factory=RateLimits)
+    admission: Admission = field(default_factory=Admission)
+
+
+def client_address(scope: dict) -> str:
+    """The client's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
+    client = scope.get("client")
+    return client[0] if client else "-"
 
 
 class HubTimeAndLimit:
-    """A ``GK-Hub-Time`` header on every reply, and no body over its path's limit (413)."""
+    """A ``GK-Hub-Time`` header on every reply, no body over its path's limit (413), per-address
+    rate limits on enrolment and uploads, and load shedding of uploads (429 before the body)."""
 
-    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES, per_path: Mapping[str, int] | None = None) -> None:
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES, per_path: Mapping[str, int] | None = None,
+                 hub_limits: HubLimits | None = None) -> None:
         self.app, self.limit, self.per_path = app, limit, dict(per_path or {})
+        self.hub_limits = hub_limits or HubLimits()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.per_path.get(scope.get("path", ""), self.limit)
+        path = scope.get("path", "")
+        limit = self.per_path.get(path, self.limit)
+        size = 0
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                await send_problem(send, 413, "too_large", f"body over the limit of {limit} bytes")
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > limit:
+                    await send_problem(send, 413, "too_large", f"body over the limit of {limit} bytes")
+                    return
+                size = int(value)
+        if scope.get("method") == "POST" and path in (PATH_LOG, PATH_ENROL):
+            rates, address = self.hub_limits.rates, client_address(scope)
+            what = Limited.UPLOAD_ADDRESS if path == PATH_LOG else Limited.ENROL_ADDRESS
+            if not rates.hit(what, address):
+                e = rates.refuse(what, address)
+                await send_problem(send, 429, e.code, e.message, retry_after(e.retry_after))
                 return
+            if path == PATH_LOG:
+                await self._admitted(scope, receive, send, limit, size)
+                return
+        await self._limited(scope, receive, send, limit)
+
+    async def _admitted(self, scope: dict, receive: Any, send: Any, limit: int, size: int) -> None:
+        admission = self.hub_limits.admission
+        started = time.monotonic()
+        later = admission.admit(size, started)
+        if later is not None:
+            e = RefusedError(429, "busy", "the hub is over capacity: retry after Retry-After seconds "
+                             "(the delay grows with the queue)")
+            await send_problem(send, e.status, e.code, e.message, retry_after(later))
+            return
+        try:
+            await self._limited(scope, receive, send, limit)
+        finally:
+            admission.finished(size, started, time.monotonic())
+
+    async def _limited(self, scope: dict, receive: Any, send: Any, limit: int) -> None:
         seen = 0
         started = False
 
@@ -56,3 +234,8 @@ class HubTimeAndLimit:
             if started:
                 raise
             await send_problem(send, e.status, e.code, e.message)
+
+
+def retry_after(seconds: float | None) -> int:
+    """A Retry-After header value: whole seconds (as HTTP has it), at least 1."""
+    return max(1, math.ceil(seconds or 1))

@@ -17,6 +17,7 @@ from gatekeeper.hub.database import Database, Tx
 from gatekeeper.hub.errors import RefusedError
 from gatekeeper.verify import PublicKey
 from gatekeeper.wire import (
+    FLAG_FIELDS,
     ROW_FIELDS,
     TIME_WINDOW_S,
     Ack,
@@ -48,9 +49,15 @@ SCHEMA = [
     # The device's PassageRow fields, between the hub's key and the columns the hub adds.
     ("CREATE TABLE IF NOT EXISTS passage_log (device_id TEXT NOT NULL, seq BIGINT NOT NULL, gate_id TEXT NOT NULL, "
      + ", ".join(column_sql(portable=True))
-     + ", received_at DOUBLE PRECISION NOT NULL, hub_at DOUBLE PRECISION, conflict TEXT, PRIMARY KEY (device_id, seq))"),
+     + ", received_at DOUBLE PRECISION NOT NULL, hub_at DOUBLE PRECISION, conflict TEXT,"
+     " PRIMARY KEY (device_id, seq))"),
     "CREATE INDEX IF NOT EXISTS passage_log_at ON passage_log (at, device_id, seq)",
     "CREATE INDEX IF NOT EXISTS passage_log_gate ON passage_log (gate_id, at)",
+    # A resend of a (device, seq) the hub holds with different content: the first version stays in
+    # passage_log, every other version is kept here once (keyed by its digest) and reported.
+    ("CREATE TABLE IF NOT EXISTS seq_conflicts (device_id TEXT NOT NULL, seq BIGINT NOT NULL, digest TEXT NOT NULL, "
+     "gate_id TEXT NOT NULL, " + ", ".join(column_sql(portable=True))
+     + ", received_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (device_id, seq, digest))"),
     ("CREATE TABLE IF NOT EXISTS parked (device_id TEXT NOT NULL, first BIGINT NOT NULL, last BIGINT NOT NULL,"
      " status INTEGER NOT NULL, message TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL,"
      " PRIMARY KEY (device_id, first))"),
@@ -59,6 +66,13 @@ SCHEMA = [
 #: The columns of the hub's passage_log as they are written and exported: the device and gate, the
 #: device's PassageRow fields, then what the hub adds.
 LOG_COLUMNS = ("device_id", "gate_id", *ROW_FIELDS, "received_at", "hub_at", "conflict")
+#: The columns of a seq conflict: which row of which device, the version that differed, when it came.
+SEQ_CONFLICT_COLUMNS = ("device_id", "gate_id", *ROW_FIELDS, "received_at", "digest")
+_FLAGS = frozenset(FLAG_FIELDS)
+#: An enrolment token lives at most this long, whether made by the CLI or the admin API.
+MAX_TOKEN_TTL_S = 30 * 86400
+#: Rows per INSERT statement: SQLite and PostgreSQL both bound the parameters of one statement.
+_INSERT_CHUNK = 1000
 _STATE_NAMES = {1: "revoked", 2: "red", 3: "yellow"}
 TOKEN_PREFIX = "gk1_"
 
@@ -71,6 +85,29 @@ class Device:
     enrolled_at: float
     revoked_at: float | None
     acked: int | None
+
+
+def next_ack(acked: int | None, batch: Batch) -> int | None:
+    """The device's ack after storing ``batch``: it only moves forward, and never past a row stored.
+
+    The batch covers ``(prev, last]`` of the device's log, but the hub acknowledges only up to the
+    highest seq it holds from it (a row, or the end of a parked range): an empty batch claiming a
+    huge ``last`` moves nothing. The ack joins the batch only when the batch starts at or below it
+    (or is the device's first).
+    """
+    ends = [r.seq for r in batch.rows[-1:]] + [p.last for p in batch.parked]
+    if not ends:
+        return acked
+    covered = max(ends)
+    if acked is None or batch.prev <= acked < covered:
+        return covered
+    return acked
+
+
+def _row_dict(seq: int, fields: tuple[str, ...], values: tuple) -> dict:
+    """Table columns back to a batch row (0/1 flags as booleans)."""
+    row = {"seq": seq, **dict(zip(fields, values, strict=True))}
+    return {k: bool(v) if k in _FLAGS else v for k, v in row.items()}
 
 
 def token_hash(token: str) -> str:
@@ -113,6 +150,8 @@ class HubStore:
     # --- tokens -----------------------------------------------------------------------------------
     def create_enrol_token(self, gate_id: str | None, ttl_s: float, now: float | None = None) -> str:
         """A one-time enrolment token, valid ``ttl_s`` seconds, for ``gate_id`` (None: any gate)."""
+        if not 0 < ttl_s <= MAX_TOKEN_TTL_S:
+            raise ValueError(f"a token lives more than 0 s and at most {MAX_TOKEN_TTL_S // 86400} days")
         now = time.time() if now is None else now
         token = new_token()
         with self.db.transaction() as tx:
@@ -131,6 +170,13 @@ class HubStore:
         """The label of an admin token, or None when it is not one."""
         row = self.db.one("SELECT label FROM admin_tokens WHERE token_hash=?", (token_hash(token),))
         return row[0] if row else None
+
+    def revoke_admin_token(self, token_or_label: str) -> int:
+        """Delete an admin token (given as the token itself) or every token with that label; how many."""
+        with self.db.transaction() as tx:
+            if token_or_label.startswith(TOKEN_PREFIX):
+                return tx.run("DELETE FROM admin_tokens WHERE token_hash=?", (token_hash(token_or_label),))
+            return tx.run("DELETE FROM admin_tokens WHERE label=?", (token_or_label,))
 
     # --- devices ----------------------------------------------------------------------------------
     def enrol(self, token: str, public: PublicKey, gate_id: str, now: float | None = None) -> Device:
@@ -181,7 +227,7 @@ class HubStore:
         rows = self.db.all("SELECT device_id, gate_id, enrolled_at, revoked_at, acked, last_seen FROM devices "
                            "ORDER BY gate_id, device_id")
         names = ("device_id", "gate_id", "enrolled_at", "revoked_at", "acked", "last_seen")
-        return [dict(zip(names, r)) for r in rows]
+        return [dict(zip(names, r, strict=True)) for r in rows]
 
     def revoke_device(self, dev: str, now: float | None = None) -> bool:
         """Refuse every further request of ``dev``; False when no such device."""
@@ -193,50 +239,108 @@ class HubStore:
         return True
 
     def use_nonce(self, dev: str, nonce: str, now: float) -> bool:
-        """Record a request nonce; False when the device used it before (a replay)."""
+        """Record a request nonce in the database (every replica sees it); False on a replay."""
         with self.db.transaction() as tx:
-            fresh = tx.run("INSERT INTO nonces(device_id, nonce, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
-                           (dev, nonce, now)) == 1
-            # Nonces older than twice the time window cannot be replayed (the time check refuses
-            # them first), so they are dropped, about once a minute.
-            if now - self._nonce_pruned > 60:
-                self._nonce_pruned = now
-                tx.run("DELETE FROM nonces WHERE seen_at < ?", (now - 2 * TIME_WINDOW_S,))
+            return self._use_nonce(tx, dev, nonce, now)
+
+    def _use_nonce(self, tx: Tx, dev: str, nonce: str, now: float) -> bool:
+        fresh = tx.run("INSERT INTO nonces(device_id, nonce, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
+                       (dev, nonce, now)) == 1
+        # Nonces older than twice the time window cannot be replayed (the time check refuses
+        # them first), so they are dropped, about once a minute.
+        if now - self._nonce_pruned > 60:
+            self._nonce_pruned = now
+            tx.run("DELETE FROM nonces WHERE seen_at < ?", (now - 2 * TIME_WINDOW_S,))
         return fresh
 
     # --- passage log ------------------------------------------------------------------------------
-    def ingest(self, dev: Device, batch: Batch, received_at: float) -> Ack:
-        """Store a batch idempotently on (device, seq) and move the device's ack; one transaction."""
+    def ingest(self, dev: Device, batch: Batch, received_at: float, nonce: str | None = None) -> Ack:
+        """Store a batch idempotently on (device, seq) and move the device's ack; one transaction.
+
+        ``nonce``: the request's nonce, recorded in the same transaction (one commit per upload);
+        :class:`RefusedError` ``replay`` when it was used before, and nothing is stored.
+        """
         with self.db.transaction() as tx:
-            row = tx.one("SELECT acked FROM devices WHERE device_id=?" + tx.for_update, (dev.device_id,))
-            acked = row[0] if row else None
-            seqs = [r.seq for r in batch.rows]
-            have = set()
-            if seqs:
-                have = {s for (s,) in tx.all("SELECT seq FROM passage_log WHERE device_id=? AND seq>=? AND seq<=?",
-                                             (dev.device_id, seqs[0], seqs[-1]))}
-            new = [r for r in batch.rows if r.seq not in have]
-            entries = self._revocation_entries(tx, {r.pass_id for r in new if r.allow and r.pass_id})
-            values, conflicts = [], []
-            for r in new:
+            if nonce is not None and not self._use_nonce(tx, dev.device_id, nonce, received_at):
+                raise RefusedError(401, "replay", "nonce already used: a replayed request is refused")
+            row = tx.one("SELECT acked, revoked_at FROM devices WHERE device_id=?" + tx.for_update, (dev.device_id,))
+            if row is None or row[1] is not None:
+                raise RefusedError(403, "device_revoked", f"device {dev.device_id} was revoked by an admin")
+            acked = row[0]
+            entries = self._revocation_entries(tx, {r.pass_id for r in batch.rows if r.allow and r.pass_id})
+            values, flags = [], {}
+            for r in batch.rows:
                 when = hub_time(r, batch, received_at)
-                c = conflict(r, entries.get(r.pass_id) if r.pass_id else None, when)
-                if c is not None:
-                    conflicts.append(r.seq)
-                values.append((dev.device_id, dev.gate_id, *r.columns().values(), received_at, when, c))
-            marks = ",".join("?" * len(LOG_COLUMNS))
-            tx.many(f"INSERT INTO passage_log ({','.join(LOG_COLUMNS)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
-                    values)
+                flags[r.seq] = conflict(r, entries.get(r.pass_id) if r.pass_id else None, when)
+                values.append((dev.device_id, dev.gate_id, *r.columns().values(), received_at, when, flags[r.seq]))
+            stored = self._insert_new(tx, values)
+            resent = [r for r in batch.rows if r.seq not in stored]
+            clashes = self._seq_conflicts(tx, dev, resent, received_at) if resent else []
             tx.many("INSERT INTO parked(device_id, first, last, status, message, received_at) VALUES (?,?,?,?,?,?) "
                     "ON CONFLICT DO NOTHING",
                     [(dev.device_id, p.first, p.last, p.status, p.message, received_at) for p in batch.parked])
-            # The batch covers (prev, last]: it extends what the hub holds only when it starts
-            # at or below the current ack (or is the device's first).
-            if acked is None or (batch.prev <= acked < batch.last):
-                acked = batch.last
+            acked = next_ack(acked, batch)
             tx.run("UPDATE devices SET acked=?, last_seen=? WHERE device_id=?", (acked, received_at, dev.device_id))
-        return Ack(ack=acked, stored=len(new), duplicates=len(batch.rows) - len(new), conflicts=conflicts,
+        return Ack(ack=acked or 0, stored=len(stored), duplicates=len(resent),
+                   conflicts=[s for s in sorted(stored) if flags[s] is not None], seq_conflicts=clashes,
                    hub_time=received_at)
+
+    @staticmethod
+    def _insert_new(tx: Tx, values: list[tuple]) -> set[int]:
+        """Insert log rows, skipping (device, seq) already held; the seqs newly stored.
+
+        One multi-row statement per chunk, which tells which rows it inserted (RETURNING): no
+        per-row lookup, and a concurrent replica inserting the same rows cannot make one count twice.
+        """
+        stored: set[int] = set()
+        width = len(LOG_COLUMNS)
+        for i in range(0, len(values), _INSERT_CHUNK):
+            chunk = values[i:i + _INSERT_CHUNK]
+            marks = ",".join(["(" + ",".join("?" * width) + ")"] * len(chunk))
+            got = tx.all(f"INSERT INTO passage_log ({','.join(LOG_COLUMNS)}) VALUES {marks} "
+                         "ON CONFLICT DO NOTHING RETURNING seq", [v for row in chunk for v in row])
+            stored.update(s for (s,) in got)
+        return stored
+
+    @staticmethod
+    def _seq_conflicts(tx: Tx, dev: Device, resent: list, received_at: float) -> list[int]:
+        """Of rows the hub already held, the seqs whose content differs; each new version is kept."""
+        fields = ROW_FIELDS[1:]
+        held = {r[0]: r[1:] for r in tx.all(
+            f"SELECT seq, {','.join(fields)} FROM passage_log WHERE device_id=? AND seq>=? AND seq<=?",
+            (dev.device_id, resent[0].seq, resent[-1].seq))}
+        clashes, keep = [], []
+        for r in resent:
+            cols = r.columns()
+            mine = tuple(cols[f] for f in fields)
+            if held.get(r.seq) == mine:
+                continue
+            clashes.append(r.seq)
+            digest = hashlib.sha256(repr(mine).encode()).hexdigest()
+            keep.append((dev.device_id, dev.gate_id, *cols.values(), received_at, digest))
+        marks = ",".join("?" * len(SEQ_CONFLICT_COLUMNS))
+        tx.many(f"INSERT INTO seq_conflicts ({','.join(SEQ_CONFLICT_COLUMNS)}) VALUES ({marks}) "
+                "ON CONFLICT DO NOTHING", keep)
+        return clashes
+
+    def seq_conflicts(self, device: str | None = None, limit: int = 1000) -> list[dict]:
+        """Versions of rows that differed from what the hub held, newest first, each with the held row:
+        ``{"device_id", "gate_id", "seq", "received_at", "digest", "sent": {...}, "held": {...}}``."""
+        fields = ROW_FIELDS[1:]
+        where, params = ("WHERE c.device_id=?", [device]) if device else ("", [])
+        rows = self.db.all(
+            f"SELECT c.device_id, c.gate_id, c.seq, c.received_at, c.digest, {','.join('c.' + f for f in fields)}, "
+            f"l.seq, {','.join('l.' + f for f in fields)} FROM seq_conflicts c LEFT JOIN passage_log l "
+            f"ON l.device_id = c.device_id AND l.seq = c.seq {where} "
+            "ORDER BY c.received_at DESC, c.device_id, c.seq LIMIT ?", (*params, limit))
+        n = len(fields)
+        out = []
+        for r in rows:
+            sent, held = r[5:5 + n], r[6 + n:]
+            out.append({"device_id": r[0], "gate_id": r[1], "seq": r[2], "received_at": r[3], "digest": r[4],
+                        "sent": _row_dict(r[2], fields, sent),
+                        "held": None if r[5 + n] is None else _row_dict(r[2], fields, held)})
+        return out
 
     @staticmethod
     def _revocation_entries(tx: Tx, pass_ids: set[str]) -> dict[str, tuple[str, int]]:
@@ -274,10 +378,10 @@ class HubStore:
             rows = self.db.all(f"SELECT {cols} FROM passage_log WHERE {cond} ORDER BY at, device_id, seq LIMIT ?",
                                (*params, *(after or ()), page))
             for r in rows:
-                yield dict(zip(LOG_COLUMNS, r))
+                yield dict(zip(LOG_COLUMNS, r, strict=True))
             if len(rows) < page:
                 return
-            last = dict(zip(LOG_COLUMNS, rows[-1]))
+            last = dict(zip(LOG_COLUMNS, rows[-1], strict=True))
             after = (last["at"], last["device_id"], last["seq"])
 
     # --- lists ------------------------------------------------------------------------------------

@@ -22,9 +22,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from gatekeeper.wire.passage import (
     FLAG_FIELDS,
-    LoggedRow,
     ROW_FIELDS,
     UNKNOWN_BOOT,
+    LoggedRow,
     Mono,
     Seq,
     Strict,
@@ -73,6 +73,10 @@ class Ack(BaseModel):
     stored: int = Field(description="Rows of this batch newly stored.")
     duplicates: int = Field(description="Rows of this batch the hub already held (a resend).")
     conflicts: list[int] = Field(description="Seqs of allowed rows whose pass the hub knew was revoked by then.")
+    seq_conflicts: list[int] = Field(
+        default_factory=list,
+        description="Seqs of rows the hub already held with different content: it keeps both versions "
+                    "and lists them at /v1/admin/seq-conflicts.")
     hub_time: float
 
 

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from gatekeeper.hub.auth import Admin, Store, check_signature
 from gatekeeper.hub.errors import RefusedError, parse_body, responses
 from gatekeeper.hub.routers.openapi import json_body
+from gatekeeper.hub.store import MAX_TOKEN_TTL_S
 from gatekeeper.verify import PublicKey
 from gatekeeper.wire import PATH_ENROL, unb64
 
@@ -39,7 +40,7 @@ class EnrolReply(BaseModel):
 
 class TokenRequest(BaseModel):
     gate_id: Annotated[str, Field(pattern=GATE_ID)] | None = None
-    ttl_s: Annotated[float, Field(gt=0, le=30 * 86400)] = 86400
+    ttl_s: Annotated[float, Field(gt=0, le=MAX_TOKEN_TTL_S)] = 86400
 
 
 class TokenReply(BaseModel):
@@ -48,7 +49,8 @@ class TokenReply(BaseModel):
     expires_at: float
 
 
-@router.post(PATH_ENROL, response_model=EnrolReply, status_code=201, responses=responses(401, 403, 409, 413, 422),
+@router.post(PATH_ENROL, response_model=EnrolReply, status_code=201,
+             responses=responses(401, 403, 409, 413, 422, 429),
              summary="Enrol a device key with a one-time token (signed with that key)",
              openapi_extra=json_body(EnrolRequest))
 async def enrol(request: Request, store: Store) -> EnrolReply:

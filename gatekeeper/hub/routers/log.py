@@ -2,37 +2,34 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from gatekeeper.hub import export
-from gatekeeper.hub.auth import Admin, SignedDevice, Store
+from gatekeeper.hub.auth import Admin, Limits, Reader, SignedUploadOf, Store
 from gatekeeper.hub.errors import RefusedError, parse_body, responses
 from gatekeeper.hub.routers.devices import GATE_ID
 from gatekeeper.hub.routers.openapi import json_body
 from gatekeeper.wire import MAX_INFLATED_BYTES, PATH_LOG, Ack, Batch, inflate
 
-#: Batches stored at once per hub process; more get 429 + Retry-After (load shedding, not queueing).
-MAX_INFLIGHT_BATCHES = 16
-
 router = APIRouter()
-_inflight = threading.BoundedSemaphore(MAX_INFLIGHT_BATCHES)
 
 
 @router.post(PATH_LOG, response_model=Ack, responses=responses(400, 401, 403, 413, 415, 422, 429),
              summary="Upload a batch of passage-log rows (gzip'd JSON, idempotent on device and seq)",
              openapi_extra=json_body(Batch))
-async def upload(request: Request, dev: SignedDevice, store: Store) -> Any:
-    body = await request.body()
+async def upload(request: Request, signed: SignedUploadOf, store: Store, limits: Limits) -> Any:
+    # Admitted by the middleware's load shedding before any of this ran (limits.py).
     ctype = request.headers.get("content-type", "").split(";")[0].strip()
     if ctype != "application/json":
         raise RefusedError(415, "media_type", "a batch is application/json (optionally Content-Encoding: gzip)")
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    body = signed.body
     if encoding == "gzip":
         try:
             body = inflate(body, MAX_INFLATED_BYTES)
@@ -43,12 +40,29 @@ async def upload(request: Request, dev: SignedDevice, store: Store) -> Any:
     elif encoding != "identity":
         raise RefusedError(415, "media_type", f"Content-Encoding {encoding!r} not supported (gzip or none)")
     batch = parse_body(Batch, body)
-    if not _inflight.acquire(blocking=False):
-        raise RefusedError(429, "busy", "the hub is storing many batches: retry after Retry-After seconds")
-    try:
-        return await run_in_threadpool(store.ingest, dev, batch, time.time())
-    finally:
-        _inflight.release()
+    async with limits.admission.turn():
+        return await run_in_threadpool(store.ingest, signed.device, batch, time.time(), signed.nonce)
+
+
+class SeqConflict(BaseModel):
+    """A version of a row that differed from the one the hub holds for the same (device, seq)."""
+
+    device_id: str
+    gate_id: str
+    seq: int
+    received_at: float = Field(description="When the hub first received this version.")
+    digest: str = Field(description="SHA-256 of this version's fields: one entry per distinct version.")
+    sent: dict[str, Any] = Field(description="This version's row fields (the batch row format).")
+    held: dict[str, Any] | None = Field(description="The row the hub holds in its log for this (device, seq).")
+
+
+@router.get("/v1/admin/seq-conflicts", response_model=list[SeqConflict], responses=responses(401, 403, 422),
+            summary="Rows resent with the same (device, seq) but different content: both versions, newest first")
+async def seq_conflicts(store: Store, _: Reader,
+                        device_id: Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$")] = None,
+                        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[SeqConflict]:
+    found = await run_in_threadpool(store.seq_conflicts, device_id, limit)
+    return [SeqConflict(**c) for c in found]
 
 
 @router.get("/v1/admin/log", responses={200: {"content": {t: {} for t in export.FORMATS.values()}},
