@@ -51,6 +51,9 @@ MAX_QUOTA = 50
 #: Most passes one request may issue (a bulk issue for a block of flats; a typo stays small).
 MAX_ISSUE = 5000
 DEFAULT_DAYS = 365
+#: A visitor's pass without an end is valid this long; none is valid longer than VISITOR_MAX_DAYS.
+VISITOR_HOURS = 12
+VISITOR_MAX_DAYS = 7
 
 SCHEMA = [
     ("CREATE TABLE IF NOT EXISTS units (name TEXT PRIMARY KEY, label TEXT NOT NULL, quota BIGINT NOT NULL,"
@@ -213,7 +216,7 @@ def check_label(label: str) -> list[FieldProblem]:
 # --- passes ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IssueRequest:
-    """Passes to issue for one unit. Times are Unix seconds; None: from now, for a year."""
+    """Passes to issue for one unit. Times are Unix seconds; None: see :func:`window`."""
 
     unit: str
     count: int = 1
@@ -221,6 +224,15 @@ class IssueRequest:
     valid_until: int | None = None
     status: Status = Status.GREEN
     kind: PassKind = PassKind.RESIDENT
+
+
+def window(req: IssueRequest, now: float) -> tuple[int, int]:
+    """The validity of the passes a request asks for: from now unless given; until a year on (a
+    visitor's: :data:`VISITOR_HOURS` on) unless given."""
+    start = int(now if req.valid_from is None else req.valid_from)
+    if req.valid_until is not None:
+        return start, int(req.valid_until)
+    return start, start + (VISITOR_HOURS * 3600 if req.kind == PassKind.VISITOR else DEFAULT_DAYS * DAY)
 
 
 @dataclass(frozen=True)
@@ -481,8 +493,7 @@ class Registry:
             for i, req in enumerate(reqs):
                 who = actors[i] if actors else actor
                 label = units[req.unit][0]
-                start = int(now if req.valid_from is None else req.valid_from)
-                end = int(start + DEFAULT_DAYS * DAY if req.valid_until is None else req.valid_until)
+                start, end = window(req, now)
                 for _ in range(req.count):
                     text, claims = site.issue_pass(start, end, None, req.status, label)
                     pid = claims.pass_id.hex()
@@ -511,8 +522,10 @@ class Registry:
             units[req.unit] = (row[0], int(row[1]))
         if not 1 <= req.count <= MAX_ISSUE:
             problems.append(FieldProblem("count", "From 1 to %(n)d passes.", {"n": MAX_ISSUE}))
-        start = now if req.valid_from is None else req.valid_from
-        end = start + DEFAULT_DAYS * DAY if req.valid_until is None else req.valid_until
+        start, end = window(req, now)
+        if req.kind == PassKind.VISITOR and end - start > VISITOR_MAX_DAYS * DAY:
+            problems.append(FieldProblem("valid_until", "A visitor's pass is valid for at most %(n)d days.",
+                                         {"n": VISITOR_MAX_DAYS}))
         if end <= start:
             problems.append(FieldProblem("valid_until", "The end must be after the start."))
         elif end <= now:

@@ -12,6 +12,7 @@ def test_a_phone_and_the_keyboard(console_hub, browser):
         page = context.new_page()
         page.goto(f"{hub.url}/console/")
         # the keyboard alone: the username has focus, Tab to the password, Enter signs in
+        page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
         page.keyboard.type("office")
         page.keyboard.press("Tab")
         page.keyboard.type(PASSWORD)

@@ -117,10 +117,14 @@ def test_quota_visitors_and_reissue(registry):
     now = int(time.time())
     (visitor,) = registry.issue(IssueRequest("3号楼2单元101", 1, now, now + 12 * 3600, kind="visitor"), ACTOR)
     assert visitor.label == "3号楼2单元101"
+    (day_visitor,) = registry.issue(IssueRequest("3号楼2单元101", 1, kind="visitor"), ACTOR, now=now)
+    assert day_visitor.valid_until - day_visitor.valid_from == 12 * 3600
+    with pytest.raises(FieldErrors, match="at most 7 days"):
+        registry.issue(IssueRequest("3号楼2单元101", 1, now, now + 8 * 86400, kind="visitor"), ACTOR)
     new = registry.reissue(a.pass_id, ACTOR)
     states = {p.pass_id: p.state for p in registry.passes(PassQuery(unit="3号楼2单元101"))[0]}
     assert states == {a.pass_id: PassState.REVOKED, b.pass_id: PassState.ACTIVE, visitor.pass_id: PassState.ACTIVE,
-                      new.pass_id: PassState.ACTIVE}
+                      day_visitor.pass_id: PassState.ACTIVE, new.pass_id: PassState.ACTIVE}
     assert registry.unit("3号楼2单元101").active == 2
     with pytest.raises(ConflictError, match="reissued already"):
         registry.reissue(a.pass_id, ACTOR)

@@ -113,6 +113,11 @@ def test_viewer_sees_no_change_buttons_and_gets_403(console_hub, page):
     assert page.get_by_text(issued["pass_id"]).count() >= 1
     for name in ("Revoke", "Reissue (lost pass)", "Change status"):
         assert page.get_by_role("button", name=name).count() == 0
+    # a pass's QR opens the gate: a viewer neither sees it nor fetches it, nor its text from the API
+    assert page.locator("img.qr").count() == 0
+    assert page.request.get(f"{hub.url}/console/pass/{issued['pass_id']}/qr.png").status == 403
+    assert page.request.get(f"{hub.url}/console/sheet.pdf", params={"unit": UNIT}).status == 403
+    assert page.request.get(f"{hub.url}/v1/admin/passes").json()[0]["text"] is None
     # the API through the viewer's own session, with its CSRF token: still no
     csrf = page.locator("input[name=csrf]").first.get_attribute("value")
     reply = page.request.post(f"{hub.url}/v1/admin/passes/{issued['pass_id']}/revoke",

@@ -77,6 +77,11 @@ class ConsoleUser:
     address: str
 
     @property
+    def can_print(self) -> bool:
+        """May see and print passes (QR, PNG, sheets): a pass's QR opens the gate, so not a viewer."""
+        return self.role in CHANGERS
+
+    @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 
@@ -125,6 +130,8 @@ async def changer(user: Annotated[ConsoleUser, Depends(need(*CHANGERS))]) -> Con
 
 
 Viewer = Annotated[ConsoleUser, Depends(console_user)]
+#: Admin or operator, also on a hub that cannot sign: may show and print the passes it holds.
+Printer = Annotated[ConsoleUser, Depends(need(*CHANGERS))]
 Changer = Annotated[ConsoleUser, Depends(changer)]
 AdminUser = Annotated[ConsoleUser, Depends(need(Role.ADMIN))]
 

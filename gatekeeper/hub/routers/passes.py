@@ -19,6 +19,7 @@ from gatekeeper.hub.registry import (
     PassRecord,
     PassState,
 )
+from gatekeeper.hub.roles import CHANGERS
 from gatekeeper.hub.routers.lists import PASS_ID
 from gatekeeper.hub.routers.units import actor_of, call_registry, registry_of
 from gatekeeper.verify import Status
@@ -59,7 +60,7 @@ class PassOut(BaseModel):
     issued_by: str
     source: str
     replaces: str | None
-    text: str
+    text: str | None = Field(description="The pass as its QR code holds it; null for a viewer (it opens the gate)")
 
 
 class RevokeIn(BaseModel):
@@ -78,15 +79,16 @@ def issued_out(p: IssuedPass) -> IssuedOut:
                      valid_until=p.valid_until)
 
 
-def pass_out(p: PassRecord) -> PassOut:
+def pass_out(p: PassRecord, with_text: bool) -> PassOut:
     return PassOut(pass_id=p.pass_id, unit=p.unit, label=p.label, kind=str(p.kind), valid_from=p.valid_from,
                    valid_until=p.valid_until, status=p.status, state=str(p.state), state_since=p.state_since,
-                   issued_at=p.issued_at, issued_by=p.issued_by, source=p.source, replaces=p.replaces, text=p.text)
+                   issued_at=p.issued_at, issued_by=p.issued_by, source=p.source, replaces=p.replaces,
+                   text=p.text if with_text else None)
 
 
 @router.get("/v1/admin/passes", response_model=list[PassOut], responses=responses(401, 422),
             summary="Passes in the registry, newest first; filter by unit and state, q searches")
-async def list_passes(request: Request, _: Reader,
+async def list_passes(request: Request, who: Reader,
                       unit: Annotated[str | None, Query(max_length=256, description="A unit's name")] = None,
                       state: Annotated[Literal["active", "revoked", "red", "yellow"] | None, Query()] = None,
                       q: Annotated[str | None, Query(max_length=200, description="unit, label or pass id")] = None,
@@ -94,7 +96,7 @@ async def list_passes(request: Request, _: Reader,
                       offset: Annotated[int, Query(ge=0)] = 0) -> list[PassOut]:
     query = PassQuery(unit, PassState(state) if state else None, q, limit, offset)
     records, _total = await run_in_threadpool(registry_of(request).passes, query)
-    return [pass_out(p) for p in records]
+    return [pass_out(p, who.role in CHANGERS) for p in records]
 
 
 @router.post("/v1/admin/passes", response_model=list[IssuedOut], status_code=201,

@@ -18,6 +18,7 @@ from gatekeeper.hub.console.web import (
     Changer,
     NavItem,
     PageRefused,
+    Printer,
     Viewer,
     back,
     field,
@@ -168,7 +169,7 @@ async def _pass(request: Request, user, pass_id: str, done: str = "", problems: 
 
 
 @router.get("/pass/{pass_id}/qr.png")
-async def pass_qr(request: Request, user: Viewer, pass_id: str, download: bool = False) -> Response:
+async def pass_qr(request: Request, user: Printer, pass_id: str, download: bool = False) -> Response:
     rec = await _record(request, pass_id)
     headers = {"Content-Disposition": f'attachment; filename="pass-{rec.pass_id}.png"'} if download else {}
     return secure_headers(Response(await run_in_threadpool(qr_png, rec.text), media_type="image/png",
@@ -205,7 +206,7 @@ async def change_pass(request: Request, user: Changer, pass_id: str, action: str
 
 
 @router.get("/sheet.pdf")
-async def sheet(request: Request, user: Viewer, unit: Annotated[list[str], Query()] = [],  # noqa: B006
+async def sheet(request: Request, user: Printer, unit: Annotated[list[str], Query()] = [],  # noqa: B006
                 pass_id: Annotated[list[str], Query(alias="pass")] = []) -> Response:  # noqa: B006
     """An A4 sheet (``gatekeeper pass print``'s layout) of the active passes of the given units,
     or of the given passes."""
