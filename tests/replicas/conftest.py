@@ -1,0 +1,3 @@
+"""Replica tests reuse the sync tests' throwaway PostgreSQL cluster and site fixtures."""
+
+from tests.sync.conftest import pg_cluster, site  # noqa: F401 -- fixtures, by name
