@@ -107,6 +107,8 @@ class Accounts:
     def __init__(self, db: Database) -> None:
         self.db = db
         with db.transaction() as tx:
+            if db.is_postgres:  # replicas starting together must not race on CREATE TABLE
+                tx.run("SELECT pg_advisory_xact_lock(4245)")
             for stmt in SCHEMA:
                 tx.run(stmt)
 
