@@ -46,15 +46,15 @@ class Principal:
     via: str
 
 
-def hub_store(request: Request) -> HubStore:
+async def hub_store(request: Request) -> HubStore:  # async: no thread-pool hop per request
     return request.app.state.store
 
 
-def publisher(request: Request) -> Publisher:
+async def publisher(request: Request) -> Publisher:
     return request.app.state.publisher
 
 
-def hub_limits(request: Request) -> HubLimits:
+async def hub_limits(request: Request) -> HubLimits:
     return request.app.state.limits
 
 
@@ -106,7 +106,7 @@ async def verified(request: Request, store: HubStore, body: bytes,
     # Counted only once the signature verified: nobody can spend another device's quota.
     what = Limited.ENROL_DEVICE if enrolling is not None else (
         Limited.UPLOAD_DEVICE if request.url.path == PATH_LOG else None)
-    rates = hub_limits(request).rates
+    rates = request.app.state.limits.rates
     if what is not None and not rates.hit(what, sig.device):
         raise rates.refuse(what, sig.device)
     return dev, sig, now
@@ -143,7 +143,7 @@ async def request_principal(request: Request, store: Store) -> Principal:
     auth = request.headers.get("authorization", "")
     token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
     if token:
-        rates, address = hub_limits(request).rates, client_address(request.scope)
+        rates, address = request.app.state.limits.rates, client_address(request.scope)
         if rates.over(Limited.ADMIN_ADDRESS, address):  # before the database: guessing costs the guesser
             raise rates.refuse(Limited.ADMIN_ADDRESS, address)
         label = await run_in_threadpool(store.admin_label, token)

@@ -47,6 +47,28 @@ DEFAULT_RATES: dict[Limited, str] = {
 }
 
 
+class _LazyExpiry(ratelimits.storage.MemoryStorage):
+    """The library's memory storage, with expired windows swept at most every few seconds, inline.
+
+    Its own sweep starts a timer thread 10 ms after nearly every hit and walks every key: under a
+    burst of a thousand gates that was a thread start per upload and a walk of a thousand windows
+    up to 100 times a second. A window past its expiry is never counted anyway (the strategy
+    compares times), so sweeping later only keeps memory a little longer.
+    """
+
+    SWEEP_S = 5.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._swept = time.monotonic()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the library's hook, name-mangled
+        now = time.monotonic()
+        if now - self._swept > self.SWEEP_S:
+            self._swept = now
+            self._MemoryStorage__expire_events()
+
+
 class RateLimits:
     """Moving-window rate limits (the ``limits`` library, in this process's memory).
 
@@ -55,7 +77,7 @@ class RateLimits:
 
     def __init__(self, rates: Mapping[Limited, str] | None = None) -> None:
         self.rates = {k: ratelimits.parse(v) for k, v in {**DEFAULT_RATES, **(rates or {})}.items()}
-        self._window = ratelimits.strategies.MovingWindowRateLimiter(ratelimits.storage.MemoryStorage())
+        self._window = ratelimits.strategies.MovingWindowRateLimiter(_LazyExpiry())
 
     def hit(self, what: Limited, key: str) -> bool:
         """Count one request of ``key``; False when it is over the limit (and must be refused)."""
