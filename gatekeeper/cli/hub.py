@@ -54,8 +54,19 @@ def hub() -> None:
               help="Seconds an idle connection stays open: longer than a device waits on Retry-After.")
 @click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
               help="Proxies trusted for X-Forwarded-For (the client address that rate limits count).")
+@click.option("--webhook", default=None, metavar="URL",
+              help="POST each gate state change (offline, warning, back to ok) here as signed JSON.")
+@click.option("--webhook-secret-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              envvar="GATEKEEPER_WEBHOOK_SECRET_FILE",
+              help="A file holding the shared secret of the webhook's HMAC signature (required with --webhook).")
+@click.option("--offline-after", default=None, metavar="DURATION",
+              help="A gate not heard from this long is offline (default: 3 of its poll intervals).")
+@click.option("--retention", default="180d", show_default=True, metavar="DURATION",
+              help="Keep passage-log rows this long (pruned daily).")
 def hub_serve(db_url: str, site_dir: Path | None, host: str, port: int, workers: int | None, max_wait: float,
-              rate_limits: tuple[str, ...], backlog: int, keep_alive: int, forwarded_allow_ips: str) -> None:
+              rate_limits: tuple[str, ...], backlog: int, keep_alive: int, forwarded_allow_ips: str,
+              webhook: str | None, webhook_secret_file: Path | None, offline_after: str | None,
+              retention: str) -> None:
     """Serve the hub API (put it behind TLS: a reverse proxy or uvicorn's --ssl options)."""
     import uvicorn
 
@@ -68,12 +79,33 @@ def hub_serve(db_url: str, site_dir: Path | None, host: str, port: int, workers:
     postgres = db_url.startswith(("postgresql://", "postgres://"))
     admission = Admission(storers=workers or (4 if postgres else 1), max_wait_s=max_wait)
     from gatekeeper.hub import app_from
+    watch = _watch(webhook, webhook_secret_file, offline_after, retention)
     try:
-        app = app_from(db_url, str(site_dir) if site_dir else None, HubLimits(rates, admission))
+        app = app_from(db_url, str(site_dir) if site_dir else None, HubLimits(rates, admission), watch)
     except SiteError as e:
         fail(str(e))
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, backlog=backlog,
                 timeout_keep_alive=keep_alive, forwarded_allow_ips=forwarded_allow_ips, proxy_headers=True)
+
+
+def _watch(webhook: str | None, secret_file: Path | None, offline_after: str | None, retention: str):
+    """The gate health, alert and retention settings of ``hub serve``."""
+    from gatekeeper.hub.alerts import Webhook
+    from gatekeeper.hub.gates import HealthPolicy
+    from gatekeeper.hub.routers.gates import WatchSettings
+    if webhook and not webhook.startswith(("https://", "http://")):
+        raise click.BadParameter("an http(s):// URL", param_hint="--webhook")
+    if webhook and secret_file is None:
+        raise click.BadParameter("--webhook needs --webhook-secret-file (the receiver checks the signature)",
+                                 param_hint="--webhook-secret-file")
+    secret = secret_file.read_bytes().strip() if secret_file else b""
+    if webhook and len(secret) < 16:
+        raise click.BadParameter(f"{secret_file}: the secret must be at least 16 bytes",
+                                 param_hint="--webhook-secret-file")
+    return WatchSettings(policy=HealthPolicy(offline_after=_seconds(offline_after, "--offline-after")
+                                             if offline_after else None),
+                         webhook=Webhook(webhook, secret) if webhook else None,
+                         retention_s=_seconds(retention, "--retention"))
 
 
 @hub.command("token")
@@ -175,3 +207,39 @@ def hub_openapi(out: Path | None) -> None:
         write_atomic(out, text.encode())
         click.echo(f"wrote {out}")
 
+
+@hub.command("log")
+@DB_OPTION
+@click.option("--gate", "gate_id", default=None, metavar="G", help="Only this gate's rows.")
+@click.option("--unit", default=None, metavar="U", help="Only rows of this unit's passes (its name).")
+@click.option("--since", default=None, metavar="T", help="From this time (ISO 8601 or a date; the site's zone).")
+@click.option("--until", default=None, metavar="T", help="Before this time (a date: the start of that day).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "jsonl"]), default="table", show_default=True)
+def hub_log(db_url: str, gate_id: str | None, unit: str | None, since: str | None, until: str | None,
+            fmt: str) -> None:
+    """The passage log, newest first, in the site's time zone: a table, CSV or JSON lines."""
+    from zoneinfo import ZoneInfo
+
+    from gatekeeper.hub import export
+    from gatekeeper.hub.passages import COLUMNS, LogFilter, Passages, outcome_of
+    from gatekeeper.isotime import parse_local
+    store = _store(db_url)
+    zone = ZoneInfo(store.meta("site_timezone") or "UTC")
+    times = {}
+    for name, value in (("--since", since), ("--until", until)):
+        try:
+            times[name] = parse_local(value, zone) if value else None
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a time: 2026-12-01 or 2026-12-01T08:00 (site time zone "
+                                     f"{zone.key}) or with an offset", param_hint=name) from None
+    passages = Passages(store.db)
+    f = LogFilter(gate_id=gate_id, unit=unit, since=times["--since"], until=times["--until"])
+    if fmt != "table":
+        for chunk in export.render(passages.tuples(f), fmt, COLUMNS, zone):
+            click.echo(chunk, nl=False)
+        return
+    click.echo(f"{'time':29} {'gate':16} {'outcome':8} {'reason':16} {'unit':20} pass")
+    for r in passages.rows(f):
+        click.echo(f"{export.local_time(r['at'], zone):29} {r['gate_id']:16} {outcome_of(r):8} "
+                   f"{export.escaped(r['reason']):16} {export.escaped(r['unit'] or '-'):20} "
+                   f"{export.escaped(r['pass_id'] or '-')}")

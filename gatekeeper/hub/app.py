@@ -17,19 +17,22 @@ from gatekeeper.admin import Site
 from gatekeeper.hub.errors import install_error_handlers
 from gatekeeper.hub.limits import HubLimits, HubTimeAndLimit
 from gatekeeper.hub.publisher import Publisher
-from gatekeeper.hub.routers import audit, console, devices, lists, log, passes, residents, units
+from gatekeeper.hub.routers import audit, console, devices, gates, lists, log, passes, residents, units
 from gatekeeper.hub.routers.openapi import NESTED_SCHEMAS
 from gatekeeper.hub.store import HubStore
 from gatekeeper.wire import MAX_BODY_BYTES, PATH_ENROL, PATH_LISTS
 
 
-def create_app(store: HubStore, publisher: Publisher, limits: HubLimits | None = None) -> FastAPI:
-    """The hub's ASGI app on an opened store and publisher (rate limits and load shedding: ``limits``)."""
+def create_app(store: HubStore, publisher: Publisher, limits: HubLimits | None = None,
+               watch: gates.WatchSettings | None = None) -> FastAPI:
+    """The hub's ASGI app on an opened store and publisher (rate limits and load shedding: ``limits``;
+    gate health, alerts and retention: ``watch``)."""
     app = FastAPI(title="Gatekeeper hub", version=__version__,
                   description="Device enrolment, passage-log upload, signed lists, admin. "
                               "See docs/sync-protocol.md for signing and batch semantics.")
     app.state.store, app.state.publisher, app.state.limits = store, publisher, limits or HubLimits()
     console.install(app, store, publisher)  # accounts, sessions, audit log, registry, the pages
+    gates.install(app, watch or gates.WatchSettings())  # gate health, the log's search, alerts, retention
     residents.install(app)  # the residents' self-service pages at /r/<code> (after the console: its registry)
     app.add_middleware(HubTimeAndLimit, limit=MAX_BODY_BYTES, hub_limits=app.state.limits,
                        per_path={PATH_ENROL: devices.MAX_ENROL_BYTES, PATH_LISTS: 0})
@@ -50,11 +53,12 @@ def create_app(store: HubStore, publisher: Publisher, limits: HubLimits | None =
     return app
 
 
-def app_from(db_url: str, site_dir: str | None, limits: HubLimits | None = None) -> FastAPI:
+def app_from(db_url: str, site_dir: str | None, limits: HubLimits | None = None,
+             watch: gates.WatchSettings | None = None) -> FastAPI:
     """The app for a database URL and an optional site directory (the signer)."""
     store = HubStore.open(db_url)
     publisher = Publisher(store, Site.open(site_dir) if site_dir else None)
-    return create_app(store, publisher, limits)
+    return create_app(store, publisher, limits, watch)
 
 
 def openapi_json(app: FastAPI) -> str:

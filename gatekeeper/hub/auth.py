@@ -32,7 +32,7 @@ from gatekeeper.hub.roles import CHANGERS, Role
 from gatekeeper.hub.sessions import COOKIE, CSRF_FIELD, CSRF_HEADER, Sessions, same_token
 from gatekeeper.hub.store import Device, HubStore
 from gatekeeper.verify import PublicKey
-from gatekeeper.wire import PATH_LOG, TIME_WINDOW_S, SignedRequest, device_id, parse_signature_headers
+from gatekeeper.wire import PATH_LOG, REPORT_PARAM, TIME_WINDOW_S, SignedRequest, device_id, parse_signature_headers
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -116,7 +116,15 @@ async def signed_device(request: Request, store: Store) -> Device:
     """Dependency: the enrolled, unrevoked device that signed this request (and its whole body)."""
     dev = await check_signature(request, store, await request.body())
     assert dev is not None
+    await heard(request, dev)
     return dev
+
+
+async def heard(request: Request, dev: Device) -> None:
+    """Record the device's contact and the gate report its request carries (gatekeeper.hub.gates)."""
+    gates = getattr(request.app.state, "gates", None)
+    if gates is not None:
+        await run_in_threadpool(gates.heard, dev.device_id, dev.gate_id, request.query_params.get(REPORT_PARAM))
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,7 @@ async def signed_upload(request: Request, store: Store) -> SignedUpload:
     body = await request.body()
     dev, sig, _ = await verified(request, store, body)
     assert dev is not None
+    await heard(request, dev)
     return SignedUpload(dev, sig.nonce, body)
 
 

@@ -62,30 +62,34 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS passage_log_denied ON passage_log (at, device_id, seq) WHERE allow=0",
     "CREATE INDEX IF NOT EXISTS passage_log_manual ON passage_log (at, device_id, seq) WHERE kind='manual'",
     "DROP INDEX IF EXISTS passage_log_gate",  # (gate_id, at): replaced by passage_log_gate_at in store.py
-    ("CREATE TABLE IF NOT EXISTS passage_counts (gate_id TEXT NOT NULL, bucket BIGINT NOT NULL,"
-     " outcome SMALLINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (gate_id, bucket, outcome))"),
-    "CREATE INDEX IF NOT EXISTS passage_counts_bucket ON passage_counts (bucket)",
 ]
+
+# Keyed by time first: a chart reads one contiguous range. On SQLite the table is that key
+# (WITHOUT ROWID): 30 days of 50 gates are read in order, with no lookup per row.
+_COUNTS = ("CREATE TABLE IF NOT EXISTS passage_counts (bucket BIGINT NOT NULL, gate_id TEXT NOT NULL,"
+           " outcome SMALLINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (bucket, gate_id, outcome))")
 
 _SQLITE_BUCKET = f"CAST({{r}}at / {BUCKET_S} AS INTEGER) * {BUCKET_S}"
 _PG_BUCKET = f"(floor({{r}}at / {BUCKET_S}) * {BUCKET_S})::bigint"
 
-_SQLITE_TRIGGERS = [
+_SQLITE_COUNTS = [
+    _COUNTS + " WITHOUT ROWID",
     (f"CREATE TRIGGER IF NOT EXISTS passage_counts_add AFTER INSERT ON passage_log BEGIN "
      f"INSERT INTO passage_counts(gate_id, bucket, outcome, n) VALUES (NEW.gate_id, "
      f"{_SQLITE_BUCKET.format(r='NEW.')}, {_outcome_sql('NEW.')}, 1) "
-     f"ON CONFLICT (gate_id, bucket, outcome) DO UPDATE SET n = n + 1; END"),
+     f"ON CONFLICT (bucket, gate_id, outcome) DO UPDATE SET n = n + 1; END"),
     (f"CREATE TRIGGER IF NOT EXISTS passage_counts_sub AFTER DELETE ON passage_log BEGIN "
      f"UPDATE passage_counts SET n = n - 1 WHERE gate_id = OLD.gate_id AND bucket = "
      f"{_SQLITE_BUCKET.format(r='OLD.')} AND outcome = {_outcome_sql('OLD.')}; END"),
 ]
 
-_PG_TRIGGERS = [
+_PG_COUNTS = [
+    _COUNTS,
     (f"CREATE OR REPLACE FUNCTION passage_counts_track() RETURNS trigger AS $$ BEGIN "
      f"IF TG_OP = 'INSERT' THEN "
      f"INSERT INTO passage_counts(gate_id, bucket, outcome, n) VALUES (NEW.gate_id, "
      f"{_PG_BUCKET.format(r='NEW.')}, {_outcome_sql('NEW.')}, 1) "
-     f"ON CONFLICT (gate_id, bucket, outcome) DO UPDATE SET n = passage_counts.n + 1; RETURN NEW; END IF; "
+     f"ON CONFLICT (bucket, gate_id, outcome) DO UPDATE SET n = passage_counts.n + 1; RETURN NEW; END IF; "
      f"UPDATE passage_counts SET n = n - 1 WHERE gate_id = OLD.gate_id AND bucket = "
      f"{_PG_BUCKET.format(r='OLD.')} AND outcome = {_outcome_sql('OLD.')}; RETURN OLD; "
      f"END $$ LANGUAGE plpgsql"),
@@ -109,11 +113,11 @@ def open_passages(db: Database) -> None:
         if db.is_postgres:  # no row may slip in between the fill and the trigger
             tx.run("LOCK TABLE passage_log IN SHARE ROW EXCLUSIVE MODE")
         bucket = (_PG_BUCKET if db.is_postgres else _SQLITE_BUCKET).format(r="")
-        tx.run("DELETE FROM passage_counts")
-        tx.run(f"INSERT INTO passage_counts(gate_id, bucket, outcome, n) SELECT gate_id, {bucket}, "
-               f"{_outcome_sql('')}, count(*) FROM passage_log GROUP BY 1, 2, 3")
-        for stmt in _PG_TRIGGERS if db.is_postgres else _SQLITE_TRIGGERS:
+        for stmt in _PG_COUNTS if db.is_postgres else _SQLITE_COUNTS:
             tx.run(stmt)
+        tx.run("DELETE FROM passage_counts")
+        tx.run(f"INSERT INTO passage_counts(bucket, gate_id, outcome, n) SELECT {bucket}, gate_id, "
+               f"{_outcome_sql('')}, count(*) FROM passage_log GROUP BY 1, 2, 3")
         tx.run("INSERT INTO hub_meta(key, value) VALUES (?, '1')", (_COUNTS_READY,))
 
 

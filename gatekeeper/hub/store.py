@@ -8,6 +8,7 @@ several hub processes on one PostgreSQL database stay consistent.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -52,7 +53,7 @@ SCHEMA = [
      + ", received_at DOUBLE PRECISION NOT NULL, hub_at DOUBLE PRECISION, conflict TEXT,"
      " PRIMARY KEY (device_id, seq))"),
     "CREATE INDEX IF NOT EXISTS passage_log_at ON passage_log (at, device_id, seq)",
-    "CREATE INDEX IF NOT EXISTS passage_log_gate ON passage_log (gate_id, at)",
+    "CREATE INDEX IF NOT EXISTS passage_log_gate_at ON passage_log (gate_id, at, device_id, seq)",
     # A resend of a (device, seq) the hub holds with different content: the first version stays in
     # passage_log, every other version is kept here once (keyed by its digest) and reported.
     ("CREATE TABLE IF NOT EXISTS seq_conflicts (device_id TEXT NOT NULL, seq BIGINT NOT NULL, digest TEXT NOT NULL, "
@@ -71,8 +72,12 @@ SEQ_CONFLICT_COLUMNS = ("device_id", "gate_id", *ROW_FIELDS, "received_at", "dig
 _FLAGS = frozenset(FLAG_FIELDS)
 #: An enrolment token lives at most this long, whether made by the CLI or the admin API.
 MAX_TOKEN_TTL_S = 30 * 86400
-#: Rows per INSERT statement: SQLite and PostgreSQL both bound the parameters of one statement.
+#: Rows per INSERT statement on SQLite (it bounds the parameters of one statement).
 _INSERT_CHUNK = 1000
+#: PostgreSQL types of LOG_COLUMNS, for inserting a batch as one array per column.
+_LOG_TYPES = ("text", "text", "bigint", *(c.split(" ", 2)[1].replace("DOUBLE", "double precision").lower()
+                                          for c in column_sql(portable=True)), "double precision",
+              "double precision", "text")
 _STATE_NAMES = {1: "revoked", 2: "red", 3: "yellow"}
 TOKEN_PREFIX = "gk1_"
 
@@ -293,6 +298,15 @@ class HubStore:
         per-row lookup, and a concurrent replica inserting the same rows cannot make one count twice.
         """
         stored: set[int] = set()
+        if tx.db.is_postgres and values:
+            # The rows as one JSON parameter: psycopg splits placeholders and dumps arrays in
+            # Python (a 1000-row VALUES list has 22,000 placeholders: 180 ms a batch), while
+            # json.dumps and PostgreSQL's JSON parser are C. Floats round-trip exactly (repr).
+            cols = ", ".join(f"(r->>{i})::{t}" for i, t in enumerate(_LOG_TYPES))
+            got = tx.all(f"INSERT INTO passage_log ({','.join(LOG_COLUMNS)}) SELECT {cols} "
+                         "FROM json_array_elements(?::json) r ON CONFLICT DO NOTHING RETURNING seq",
+                         (json.dumps(values),))
+            return {s for (s,) in got}
         width = len(LOG_COLUMNS)
         for i in range(0, len(values), _INSERT_CHUNK):
             chunk = values[i:i + _INSERT_CHUNK]

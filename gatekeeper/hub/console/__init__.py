@@ -32,7 +32,7 @@ from fastapi import APIRouter
 from gatekeeper.hub.console.web import NAV, PREFIX, NavItem
 
 #: The page modules, in nav order (each ``gatekeeper.hub.console.pages.<name>`` has ``router``).
-PAGES = ("signin", "units", "passes", "audit", "accounts", "residents")
+PAGES = ("signin", "gates", "log", "units", "passes", "audit", "accounts", "residents")
 
 __all__ = ["NAV", "PAGES", "PREFIX", "NavItem", "console_router"]
 

@@ -11,8 +11,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from gatekeeper.hub import export
-from gatekeeper.hub.auth import Admin, Limits, Reader, SignedUploadOf, Store
+from gatekeeper.hub.audit import AuditAction
+from gatekeeper.hub.auth import Limits, Reader, SignedUploadOf, Store
 from gatekeeper.hub.errors import RefusedError, parse_body, responses
+from gatekeeper.hub.limits import client_address
+from gatekeeper.hub.passages import COLUMNS, REASON, LogFilter
 from gatekeeper.hub.routers.devices import GATE_ID
 from gatekeeper.hub.routers.openapi import json_body
 from gatekeeper.wire import MAX_INFLATED_BYTES, PATH_LOG, Ack, Batch, inflate
@@ -44,6 +47,15 @@ async def upload(request: Request, signed: SignedUploadOf, store: Store, limits:
         return await run_in_threadpool(store.ingest, signed.device, batch, time.time(), signed.nonce)
 
 
+def log_stream(request: Request, actor: str, f: LogFilter, fmt: str, newest_first: bool) -> StreamingResponse:
+    """The rows matching ``f`` streamed as ``fmt``; the export is recorded in the audit log (by ``actor``)."""
+    state = request.app.state
+    state.audit.record(actor, AuditAction.EXPORT, "passage_log", f"{fmt} {f}", client_address(request.scope))
+    rows = state.passages.tuples(f, newest_first)  # a generator: its pages are read in the thread pool
+    return StreamingResponse(iterate_in_threadpool(export.render(rows, fmt, COLUMNS, state.site_zone)),
+                             media_type=export.FORMATS[fmt])
+
+
 class SeqConflict(BaseModel):
     """A version of a row that differed from the one the hub holds for the same (device, seq)."""
 
@@ -67,11 +79,15 @@ async def seq_conflicts(store: Store, _: Reader,
 
 @router.get("/v1/admin/log", responses={200: {"content": {t: {} for t in export.FORMATS.values()}},
                                         **responses(401, 422)},
-            summary="Export passage logs as JSON lines or CSV, by gate and decision time")
-async def export_log(store: Store, _: Admin,
+            summary="Export passage logs as JSON lines or CSV, oldest first, filtered")
+async def export_log(request: Request, who: Reader,
                      gate_id: Annotated[str | None, Query(pattern=GATE_ID)] = None,
                      since: Annotated[float | None, Query(ge=0, le=1e11)] = None,
                      until: Annotated[float | None, Query(ge=0, le=1e11)] = None,
-                     format: Literal["jsonl", "csv"] = "jsonl") -> StreamingResponse:
-    rows = store.export(gate_id, since, until)  # a generator: its pages are read in the thread pool
-    return StreamingResponse(iterate_in_threadpool(export.render(rows, format)), media_type=export.FORMATS[format])
+                     format: Literal["jsonl", "csv"] = "jsonl",
+                     unit: Annotated[str | None, Query(min_length=1, max_length=64,
+                                                       description="A unit's name: rows of its passes")] = None,
+                     allow: Annotated[bool | None, Query(description="true: let in; false: refused")] = None,
+                     reason: Annotated[str | None, Query(pattern=REASON)] = None) -> StreamingResponse:
+    f = LogFilter(gate_id=gate_id, unit=unit, allow=allow, reason=reason, since=since, until=until)
+    return await run_in_threadpool(log_stream, request, who.name, f, format, False)
