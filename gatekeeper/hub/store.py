@@ -11,7 +11,6 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gatekeeper.hub.database import Database, Tx
@@ -371,32 +370,6 @@ class HubStore:
         if dev is None:
             return self.db.one("SELECT count(*) FROM passage_log")[0]
         return self.db.one("SELECT count(*) FROM passage_log WHERE device_id=?", (dev,))[0]
-
-    def export(self, gate_id: str | None = None, since: float | None = None, until: float | None = None,
-               page: int = 5000) -> Iterator[dict]:
-        """Log rows in (at, device, seq) order, filtered by gate and by decision time, read in pages."""
-        where, params = ["1=1"], []
-        if gate_id is not None:
-            where.append("gate_id=?")
-            params.append(gate_id)
-        if since is not None:
-            where.append("at>=?")
-            params.append(since)
-        if until is not None:
-            where.append("at<?")
-            params.append(until)
-        cols = ",".join(LOG_COLUMNS)
-        after: tuple | None = None
-        while True:
-            cond = " AND ".join(where) + (" AND (at, device_id, seq) > (?, ?, ?)" if after else "")
-            rows = self.db.all(f"SELECT {cols} FROM passage_log WHERE {cond} ORDER BY at, device_id, seq LIMIT ?",
-                               (*params, *(after or ()), page))
-            for r in rows:
-                yield dict(zip(LOG_COLUMNS, r, strict=True))
-            if len(rows) < page:
-                return
-            last = dict(zip(LOG_COLUMNS, rows[-1], strict=True))
-            after = (last["at"], last["device_id"], last["seq"])
 
     # --- lists ------------------------------------------------------------------------------------
     def known_lists(self) -> set[tuple[str, int, int]]:
