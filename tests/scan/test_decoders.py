@@ -212,6 +212,35 @@ def test_a_wide_crop_reads_codes_located_only_in_part_on_dim_glared_screens():
     assert narrow < wide
 
 
+@pytest.mark.parametrize("tilt", [0.0, 0.15, 0.3])
+def test_outline_of_a_tilted_code_from_a_located_part_reads_straightened(tilt):
+    # The located part is the top-left finder pattern only (as zxing-cpp reports some codes); the
+    # outline is the whole code's, and the code read from its straightened square.
+    text = "TILTED PASS 0123456789"
+    code = qr_image(text, scale=4, border=0)
+    n = code.shape[0]
+    corners = np.float32([[0, 0], [n, 0], [n, n], [0, n]])
+    shifted = np.float32([[150, 100], [150 + n, 100 + tilt * n], [150 + n, 100 + n - tilt * n], [150, 100 + n]])
+    frame = cv2.warpPerspective(code, cv2.getPerspectiveTransform(corners, shifted), (480, 400),
+                                borderValue=255)
+    finder = 7 * 4
+    part = tuple(tuple(float(v) for v in p) for p in cv2.perspectiveTransform(
+        np.float32([[[0, 0], [finder, 0], [finder, finder], [0, finder]]]),
+        cv2.getPerspectiveTransform(corners, shifted))[0])
+    found = decoders.outlines(frame, part)
+    assert found
+    best = min(found, key=lambda q: sum(min(np.hypot(x - a, y - b) for a, b in shifted) for x, y in q))
+    assert all(min(np.hypot(x - a, y - b) for x, y in best) < 0.1 * n for a, b in shifted)
+    read = ZxingDecoder(binarizer="binary").decode(decoders.straightened(frame, best, 120))
+    assert [c.payload for c in read] == [text.encode()]
+
+
+def test_no_outline_without_a_blob_at_least_the_located_size():
+    frame = on_canvas(None)
+    part = ((100.0, 100.0), (140.0, 100.0), (140.0, 140.0), (100.0, 140.0))
+    assert decoders.outlines(frame, part) == []
+
+
 def test_regions_fold_repeats_and_drop_slivers():
     big = ((100.0, 100.0), (200.0, 100.0), (200.0, 200.0), (100.0, 200.0))
     part = ((140.0, 140.0), (180.0, 140.0), (180.0, 180.0), (140.0, 180.0))  # inside big's crop
