@@ -2,7 +2,7 @@
 """Benchmark the passage log, the dashboard, exports and the gates page on a real hub over HTTP.
 
     .venv/bin/python tools/bench_passage_log.py [--rows 1000000] [--gates 50] [--days 90] [--requests 40]
-                                                [--no-postgres] [--no-sqlite]
+                                                [--no-postgres] [--no-sqlite] [--ingest-cost]
 
 For SQLite and (when the machine has it) a throwaway PostgreSQL cluster with fsync on:
 
@@ -17,6 +17,9 @@ For SQLite and (when the machine has it) a throwaway PostgreSQL cluster with fsy
 3. The export of every row as CSV (``GET /v1/admin/log?format=csv``, read by curl into wc): rows/s and the hub's
    resident memory (VmRSS, sampled every 50 ms) growth. Budget: >= 50,000 rows/s, <= 50 MB.
 4. 500 gates with reports: ``/console/gates`` and ``GET /v1/admin/gates``, p50/p95. Budget: <= 200 ms.
+
+``--ingest-cost`` instead measures what the log's indexes and count triggers cost a store (1000-row
+batches into SQLite with and without them, in one process).
 
 The client and the hub share this machine's 2 cores: the figures are a floor for the hub alone.
 """
@@ -234,6 +237,27 @@ def export(hub: HubProcess, token: str, expected: int) -> None:
     assert rows_out == expected, (rows_out, expected)
 
 
+def ingest_cost(work: Path) -> None:
+    """What the search indexes and count triggers cost a store: 1000-row batches into passage_log on
+    SQLite, store.py's schema alone vs with hub/passages.py's; best of 3 each, in one process."""
+    cols, marks = ",".join(LOG_COLUMNS), ",".join("?" * len(LOG_COLUMNS))
+    best = {False: 0.0, True: 0.0}
+    for k in range(3):
+        for with_log in (False, True):
+            store = HubStore.open(str(work / f"ingest-{k}-{with_log}.db"))
+            if with_log:
+                Passages(store.db)
+            batches = list(rows(60_000, 8, 1, time.time()))
+            t0 = time.perf_counter()
+            for i in range(0, len(batches), 1000):
+                with store.db.transaction() as tx:
+                    tx.many(f"INSERT INTO passage_log ({cols}) VALUES ({marks})", batches[i:i + 1000])
+            best[with_log] = max(best[with_log], len(batches) / (time.perf_counter() - t0))
+            store.close()
+    print(f"\n[ingest cost] store.py's schema alone {best[False]:,.0f} rows/s; with the log's indexes and "
+          f"count triggers {best[True]:,.0f} rows/s")
+
+
 def run(label: str, db_url: str, work: Path, args: argparse.Namespace) -> None:
     site = Site.init(work / f"site-{label}", scope="bench", now=time.time() - 3600, timezone="Asia/Shanghai")
     fill_s = fill(db_url, args.rows, args.gates, args.days)
@@ -259,9 +283,13 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=40)
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--ingest-cost", action="store_true", help="Only the A/B of the indexes' cost on inserts.")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="gk-bench-log-") as tmp:
         work = Path(tmp)
+        if args.ingest_cost:
+            ingest_cost(work)
+            return
         on_each_database(lambda label, url: run(label, url, work, args), str(work / "hub.db"),
                          sqlite=not args.no_sqlite, postgres=not args.no_postgres)
 
