@@ -49,36 +49,73 @@ def batches(rows: int, per_batch: int) -> list[bytes]:
     return out
 
 
-async def run_gate(client: httpx.AsyncClient, url: str, key: PrivateKey, bodies: list[bytes], t0: float,
-                   give_up_s: float) -> GateRun:
-    run, i, attempt = GateRun(), 0, 0
-    while i < len(bodies) and time.monotonic() - t0 < give_up_s:
-        wait = 0.0
+class Connection:
+    """One keep-alive HTTP/1.1 connection, bare asyncio: a benchmark's client must cost the machine
+    little next to the hub it measures (httpx cost the gates as much CPU as the hub)."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        u = httpx.URL(url)
+        self.host, self.port, self.timeout = u.host, u.port or 80, timeout
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        """(status, lower-case headers, body); OSError or TimeoutError when the connection fails."""
         try:
-            r = await client.post(url + PATH_LOG, content=bodies[i],
-                                  headers={**GZIP_JSON, **sign_request(key, "POST", PATH_LOG, bodies[i],
-                                                                       int(time.time()))})
-        except httpx.TransportError as e:
+            return await asyncio.wait_for(self._post(path, body, headers), self.timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    async def _post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if self.streams is None:
+            self.streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.streams
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n{head}\r\n"
+                     .encode() + body)
+        await writer.drain()
+        lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        got = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        data = await reader.readexactly(int(got.get("content-length", "0")))
+        if got.get("connection", "").lower() == "close":
+            self.close()
+        return status, got, data
+
+    def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+            self.streams = None
+
+
+async def run_gate(url: str, key: PrivateKey, bodies: list[bytes], t0: float, give_up_s: float,
+                   timeout: float) -> GateRun:
+    run, i, attempt = GateRun(), 0, 0
+    conn = Connection(url, timeout)
+    while i < len(bodies) and time.monotonic() - t0 < give_up_s:
+        try:
+            status, headers, data = await conn.post(
+                PATH_LOG, bodies[i], {**GZIP_JSON, **sign_request(key, "POST", PATH_LOG, bodies[i], int(time.time()))})
+        except (OSError, TimeoutError, asyncio.IncompleteReadError) as e:
             run.errors[type(e).__name__] += 1
-            status = 0
-        else:
-            status = r.status_code
+            status, headers, data = 0, {}, b""
         if status == 200:
-            run.acks.append(Ack.model_validate_json(r.content).ack)
+            run.acks.append(Ack.model_validate_json(data).ack)
             i, attempt = i + 1, 0
             continue
         attempt += 1
         backoff = random.uniform(0, min(BACKOFF_CAP_S, 2 ** (attempt - 1)))
         if status == 429:
             run.busy += 1
-            wait = max(float(r.headers.get("retry-after", "1")), backoff)
+            wait = max(float(headers.get("retry-after", "1")), backoff)
         elif status == 0 or status >= 500:
             if status:
                 run.errors[f"http {status}"] += 1
             wait = backoff
         else:
-            raise RuntimeError(f"hub refused a batch: {status} {r.text[:200]}")
+            raise RuntimeError(f"hub refused a batch: {status} {data[:200]!r}")
         await asyncio.sleep(wait)
+    conn.close()
     run.seconds, run.finished = time.monotonic() - t0, i == len(bodies)
     return run
 
@@ -86,12 +123,10 @@ async def run_gate(client: httpx.AsyncClient, url: str, key: PrivateKey, bodies:
 async def _gates(url: str, gates: list[tuple[bytes, list[bytes]]], start_at: float, give_up_s: float,
                  timeout: float) -> list[GateRun]:
     keys = [PrivateKey.from_pem(pem) for pem, _ in gates]
-    limits = httpx.Limits(max_connections=len(gates), max_keepalive_connections=len(gates))
-    async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
-        await asyncio.sleep(max(0.0, start_at - time.time()))
-        t0 = time.monotonic()
-        return await asyncio.gather(*(run_gate(client, url, k, b, t0, give_up_s)
-                                      for k, (_, b) in zip(keys, gates, strict=True)))
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    t0 = time.monotonic()
+    return await asyncio.gather(*(run_gate(url, k, b, t0, give_up_s, timeout)
+                                  for k, (_, b) in zip(keys, gates, strict=True)))
 
 
 def _worker(args: tuple) -> list[GateRun]:
