@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from gatekeeper.gate.backoff import (
     MAX_RETRY_AFTER_S,
+    Outcome,
     full_jitter,
     next_delay,
     outcome_of,
@@ -44,6 +45,9 @@ def test_retry_after_is_a_floor_over_the_jitter():
 
 
 def test_status_classes():
-    assert [outcome_of(s) for s in (200, 304, 408, 429, 500, 503, 401, 403, 413, 400, 409, 422)] == [
-        "ok", "ok", "retry", "retry", "retry", "retry", "refused_identity", "refused_identity", "too_large",
-        "refused", "refused", "refused"]
+    ok, retry, identity, large, refused = (Outcome.OK, Outcome.RETRY, Outcome.REFUSED_IDENTITY, Outcome.TOO_LARGE,
+                                           Outcome.REFUSED)
+    got = [outcome_of(s) for s in (200, 304, 0, 408, 429, 500, 503, 401, 403, 413, 400, 409, 422)]
+    want = [ok, ok, retry, retry, retry, retry, retry, identity, identity, large, refused, refused, refused]
+    assert all(g is w for g, w in zip(got, want, strict=True))  # the members themselves, not equal strings
+    assert Outcome.REFUSED_IDENTITY == "refused_identity"  # a StrEnum: its values are the old strings
