@@ -346,11 +346,20 @@ def main() -> int:
     ap.add_argument("--showings", type=int, default=40, help="passes in the time-to-decision scene (default 40)")
     ap.add_argument("--realphoto-only", action="store_true",
                     help="only the real photos (about a minute): per-folder reads at 1280, 640 and 640 + main")
+    ap.add_argument("--empty-only", action="store_true",
+                    help="only the empty 640x480 frames' cost, each decoder against raw zxing-cpp (seconds)")
     args = ap.parse_args()
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
     results: dict = {}
     decs = decoders()
 
+    if args.empty_only:
+        empty = empty_cost(decs, empty_frames(30))
+        ratios = {name: {"ms": ms, "ratio": round(ms / empty["zxing"], 2)} for name, ms in empty.items()}
+        print(json.dumps(ratios, indent=2) if args.json else table(
+            "Empty 640x480 frames: median ms and ratio to raw zxing-cpp (same run)", ["decoder", "ms", "/ zxing"],
+            [[n, v["ms"], v["ratio"]] for n, v in ratios.items()]))
+        return 0
     if REALPHOTO.is_dir():
         photos = realphotos()
         for label, width, main in (("1280", None, False), ("640", 640, False), ("640+main1280", 640, True)):
