@@ -26,6 +26,7 @@ def children_of(pid: int) -> list[int]:
 
 def test_demo_runs_the_whole_scene_and_leaves_nothing_running(tmp_path: Path) -> None:
     work = tmp_path / "demo"
+    before = set(children_of(os.getpid()))  # other tests' session fixtures (a browser, a hub) may be running
     env = {**os.environ, "COLUMNS": "160", "TERM": "dumb"}
     proc = subprocess.run([sys.executable, "-m", "gatekeeper", "demo", "--seconds", "90", "--dir", str(work)],
                           capture_output=True, text=True, timeout=180, env=env)
@@ -46,17 +47,18 @@ def test_demo_runs_the_whole_scene_and_leaves_nothing_running(tmp_path: Path) ->
     assert reasons == ["ok", "revoked", "expired", "bad_signature", "status_red", "manual"]
     with sqlite3.connect(work / "hub.db") as conn:
         assert conn.execute("SELECT count(*) FROM passage_log").fetchone()[0] == len(reasons)
-    assert children_of(os.getpid()) == []
+    assert set(children_of(os.getpid())) <= before
 
 
 def test_seconds_bounds_the_demo_and_it_cleans_up(tmp_path: Path) -> None:
+    before = set(children_of(os.getpid()))
     env = {**os.environ, "TMPDIR": str(tmp_path), "TERM": "dumb"}
     proc = subprocess.run([sys.executable, "-m", "gatekeeper", "demo", "--seconds", "5"],
                           capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "stopped after 5 s" in proc.stdout and "hub stopped; nothing left running" in proc.stdout
     assert list(tmp_path.iterdir()) == []  # its temporary directory is gone
-    assert children_of(os.getpid()) == []
+    assert set(children_of(os.getpid())) <= before
 
 
 def test_a_non_empty_dir_is_refused_and_left_alone(tmp_path: Path) -> None:
