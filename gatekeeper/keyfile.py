@@ -4,9 +4,13 @@ its errors (the path, what is wrong, and which setting names the file)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from gatekeeper.verify import PrivateKey, PublicKey
+
+K = TypeVar("K", PrivateKey, PublicKey)
 
 
 class KeyFileError(ValueError):
@@ -23,23 +27,20 @@ def _read(path: Path, what: str, setting: str | None) -> bytes:
         raise KeyFileError(f"{path}: {what} unreadable ({e.strerror})") from None
 
 
+def _load(path: str | os.PathLike, what: str, setting: str | None, parse: Callable[[bytes], K], kind: str) -> K:
+    path = Path(path)
+    data = _read(path, what, setting)
+    try:
+        return parse(data)
+    except ValueError:
+        raise KeyFileError(f"{path}: {what} is not a usable Ed25519 {kind} key (a PEM file was expected)") from None
+
+
 def read_private_key(path: str | os.PathLike, what: str = "private key", setting: str | None = None) -> PrivateKey:
     """The Ed25519 private key in PEM at ``path``; :class:`KeyFileError` naming the file otherwise."""
-    path = Path(path)
-    try:
-        return PrivateKey.from_pem(_read(path, what, setting))
-    except ValueError as e:
-        if isinstance(e, KeyFileError):
-            raise
-        raise KeyFileError(f"{path}: {what} is not a usable Ed25519 private key (a PEM file was expected)") from None
+    return _load(path, what, setting, PrivateKey.from_pem, "private")
 
 
 def read_public_key(path: str | os.PathLike, what: str = "public key", setting: str | None = None) -> PublicKey:
     """The Ed25519 public key in PEM at ``path``; :class:`KeyFileError` naming the file otherwise."""
-    path = Path(path)
-    try:
-        return PublicKey.from_pem(_read(path, what, setting))
-    except ValueError as e:
-        if isinstance(e, KeyFileError):
-            raise
-        raise KeyFileError(f"{path}: {what} is not a usable Ed25519 public key (a PEM file was expected)") from None
+    return _load(path, what, setting, PublicKey.from_pem, "public")
