@@ -91,6 +91,16 @@ class Device:
     acked: int | None
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A verified upload to store: the device, its batch, when it arrived, the request's nonce."""
+
+    device: Device
+    batch: Batch
+    received_at: float
+    nonce: str | None = None
+
+
 def next_ack(acked: int | None, batch: Batch) -> int | None:
     """The device's ack after storing ``batch``: it only moves forward, and never past a row stored.
 
@@ -264,27 +274,51 @@ class HubStore:
         ``nonce``: the request's nonce, recorded in the same transaction (one commit per upload);
         :class:`RefusedError` ``replay`` when it was used before, and nothing is stored.
         """
+        result = self.ingest_many([Upload(dev, batch, received_at, nonce)])[0]
+        if isinstance(result, RefusedError):
+            raise result
+        return result
+
+    def ingest_many(self, uploads: list[Upload]) -> list[Ack | RefusedError]:
+        """Several uploads in one transaction (one commit, one fsync: group commit), each in its own
+        savepoint, so a refused one (a replay, a revoked device) changes nothing and the others stay.
+
+        Devices are locked in id order, so two hub processes grouping the same devices cannot deadlock.
+        """
+        results: dict[int, Ack | RefusedError] = {}
         with self.db.transaction() as tx:
-            if nonce is not None and not self._use_nonce(tx, dev.device_id, nonce, received_at):
-                raise RefusedError(401, "replay", "nonce already used: a replayed request is refused")
-            row = tx.one("SELECT acked, revoked_at FROM devices WHERE device_id=?" + tx.for_update, (dev.device_id,))
-            if row is None or row[1] is not None:
-                raise RefusedError(403, "device_revoked", f"device {dev.device_id} was revoked by an admin")
-            acked = row[0]
-            entries = self._revocation_entries(tx, {r.pass_id for r in batch.rows if r.allow and r.pass_id})
-            values, flags = [], {}
-            for r in batch.rows:
-                when = hub_time(r, batch, received_at)
-                flags[r.seq] = conflict(r, entries.get(r.pass_id) if r.pass_id else None, when)
-                values.append((dev.device_id, dev.gate_id, *r.columns().values(), received_at, when, flags[r.seq]))
-            stored = self._insert_new(tx, values)
-            resent = [r for r in batch.rows if r.seq not in stored]
-            clashes = self._seq_conflicts(tx, dev, resent, received_at) if resent else []
-            tx.many("INSERT INTO parked(device_id, first, last, status, message, received_at) VALUES (?,?,?,?,?,?) "
-                    "ON CONFLICT DO NOTHING",
-                    [(dev.device_id, p.first, p.last, p.status, p.message, received_at) for p in batch.parked])
-            acked = next_ack(acked, batch)
-            tx.run("UPDATE devices SET acked=?, last_seen=? WHERE device_id=?", (acked, received_at, dev.device_id))
+            for i in sorted(range(len(uploads)), key=lambda i: uploads[i].device.device_id):
+                tx.run("SAVEPOINT upload")
+                try:
+                    results[i] = self._ingest(tx, uploads[i])
+                except RefusedError as e:
+                    tx.run("ROLLBACK TO SAVEPOINT upload")
+                    results[i] = e
+                tx.run("RELEASE SAVEPOINT upload")
+        return [results[i] for i in range(len(uploads))]
+
+    def _ingest(self, tx: Tx, up: Upload) -> Ack:
+        dev, batch, received_at = up.device, up.batch, up.received_at
+        if up.nonce is not None and not self._use_nonce(tx, dev.device_id, up.nonce, received_at):
+            raise RefusedError(401, "replay", "nonce already used: a replayed request is refused")
+        row = tx.one("SELECT acked, revoked_at FROM devices WHERE device_id=?" + tx.for_update, (dev.device_id,))
+        if row is None or row[1] is not None:
+            raise RefusedError(403, "device_revoked", f"device {dev.device_id} was revoked by an admin")
+        acked = row[0]
+        entries = self._revocation_entries(tx, {r.pass_id for r in batch.rows if r.allow and r.pass_id})
+        values, flags = [], {}
+        for r in batch.rows:
+            when = hub_time(r, batch, received_at)
+            flags[r.seq] = conflict(r, entries.get(r.pass_id) if r.pass_id else None, when)
+            values.append((dev.device_id, dev.gate_id, *r.columns().values(), received_at, when, flags[r.seq]))
+        stored = self._insert_new(tx, values)
+        resent = [r for r in batch.rows if r.seq not in stored]
+        clashes = self._seq_conflicts(tx, dev, resent, received_at) if resent else []
+        tx.many("INSERT INTO parked(device_id, first, last, status, message, received_at) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT DO NOTHING",
+                [(dev.device_id, p.first, p.last, p.status, p.message, received_at) for p in batch.parked])
+        acked = next_ack(acked, batch)
+        tx.run("UPDATE devices SET acked=?, last_seen=? WHERE device_id=?", (acked, received_at, dev.device_id))
         return Ack(ack=acked or 0, stored=len(stored), duplicates=len(resent),
                    conflicts=[s for s in sorted(stored) if flags[s] is not None], seq_conflicts=clashes,
                    hub_time=received_at)

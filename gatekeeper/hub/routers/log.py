@@ -18,6 +18,7 @@ from gatekeeper.hub.limits import client_address
 from gatekeeper.hub.passages import COLUMNS, REASON, LogFilter
 from gatekeeper.hub.routers.devices import GATE_ID
 from gatekeeper.hub.routers.openapi import json_body
+from gatekeeper.hub.store import Upload
 from gatekeeper.wire import MAX_INFLATED_BYTES, PATH_LOG, Ack, Batch, inflate
 
 router = APIRouter()
@@ -43,8 +44,7 @@ async def upload(request: Request, signed: SignedUploadOf, store: Store, limits:
     elif encoding != "identity":
         raise RefusedError(415, "media_type", f"Content-Encoding {encoding!r} not supported (gzip or none)")
     batch = parse_body(Batch, body)
-    async with limits.admission.turn():
-        return await run_in_threadpool(store.ingest, signed.device, batch, time.time(), signed.nonce)
+    return await limits.admission.store(store.ingest_many, Upload(signed.device, batch, time.time(), signed.nonce))
 
 
 def log_stream(request: Request, actor: str, f: LogFilter, fmt: str, newest_first: bool) -> StreamingResponse:
