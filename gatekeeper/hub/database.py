@@ -49,6 +49,9 @@ class Database:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")  # an ack is a promise: the rows must survive a power cut
         conn.execute("PRAGMA busy_timeout=30000")
+        # A statement that also runs triggers (the passage log's counts) keeps a statement journal:
+        # in memory, not in a temporary file written for every batch.
+        conn.execute("PRAGMA temp_store=MEMORY")
         return conn
 
     def close(self) -> None:
