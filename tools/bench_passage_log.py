@@ -237,9 +237,18 @@ def export(hub: HubProcess, token: str, expected: int) -> None:
     assert rows_out == expected, (rows_out, expected)
 
 
+def arriving(made) -> list[tuple]:
+    """Rows as a hub receives them: in time order, each device's seq rising with it."""
+    out, seqs, at = [], {}, LOG_COLUMNS.index("at")
+    for r in sorted(made, key=lambda r: r[at]):
+        seqs[r[0]] = seqs.get(r[0], 0) + 1
+        out.append((*r[:2], seqs[r[0]], *r[3:]))
+    return out
+
+
 def ingest_cost(work: Path) -> None:
-    """What the search indexes and count triggers cost a store: 1000-row batches into passage_log on
-    SQLite, store.py's schema alone vs with hub/passages.py's; best of 3 each, in one process."""
+    """What the search indexes and count triggers cost a store: 1000-row batches of rows in time order
+    into passage_log on SQLite, store.py's schema alone vs with hub/passages.py's; best of 3 each."""
     cols, marks = ",".join(LOG_COLUMNS), ",".join("?" * len(LOG_COLUMNS))
     best = {False: 0.0, True: 0.0}
     for k in range(3):
@@ -247,7 +256,7 @@ def ingest_cost(work: Path) -> None:
             store = HubStore.open(str(work / f"ingest-{k}-{with_log}.db"))
             if with_log:
                 Passages(store.db)
-            batches = list(rows(60_000, 8, 1, time.time()))
+            batches = arriving(rows(60_000, 8, 1, time.time()))
             t0 = time.perf_counter()
             for i in range(0, len(batches), 1000):
                 with store.db.transaction() as tx:
