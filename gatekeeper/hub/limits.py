@@ -31,6 +31,8 @@ R = TypeVar("R")
 #: What a request costs beyond its body, in body bytes (measured here: a 100-row batch of 2.7 KB
 #: costs about a third of a 1000-row batch of 25 KB): work is counted as body + this.
 REQUEST_COST_B = 8192
+#: How much faster than the first guess refused uploads are paced before anything was measured.
+UNMEASURED_PACE = 3.0
 
 
 class Limited(enum.StrEnum):
@@ -146,6 +148,8 @@ class Admission:
     horizon: float = 0.0
     group_max: int = 32  # uploads per transaction at most
     _last_done: float = 0.0
+    _done_bytes: int = 0
+    _measured: bool = False
     _waiting: list = field(default_factory=list, repr=False)
     _storing: int = 0
     _tasks: set = field(default_factory=set, repr=False)
@@ -158,7 +162,10 @@ class Admission:
             self.admitted += 1
             self.queued_bytes += size
             return None
-        self.horizon = max(self.horizon, now + wait) + max(size, 1) / self.byte_rate
+        # Until a first upload has been measured, slots are handed out at an optimistic rate: a
+        # gate that comes back too early is refused once more, with a measured slot.
+        pace = self.byte_rate * (1 if self._measured else UNMEASURED_PACE)
+        self.horizon = max(self.horizon, now + wait) + size / pace
         return (self.horizon - now) * random.uniform(0.8, 1.2)
 
     def finished(self, size: int, started: float, now: float) -> None:
@@ -166,12 +173,15 @@ class Admission:
         size += REQUEST_COST_B
         self.admitted -= 1
         self.queued_bytes -= size
+        # The rate over the time since the last upload ended (or this one was admitted): busy
+        # time only, so a quiet hub does not look slow. A group commit ends many uploads at once:
+        # their bytes are credited together, to the time the group took.
+        self._done_bytes += size
         took = now - max(self._last_done, started)
-        self._last_done = now
-        if took > 0.0005 and size > 0:
-            # The rate over the time since the last upload ended (or this one was admitted):
-            # busy time only, so a quiet hub does not look slow.
-            self.byte_rate = 0.8 * self.byte_rate + 0.2 * (size / took)
+        if took > 0.001:
+            self.byte_rate = 0.8 * self.byte_rate + 0.2 * (self._done_bytes / took)
+            self._measured = True
+            self._done_bytes, self._last_done = 0, now
 
     async def store(self, store_many: Callable[[list[T]], list[R | Exception]], item: T) -> R:
         """Store ``item`` with whatever else is waiting, in one call of ``store_many`` (one
