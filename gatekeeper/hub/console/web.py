@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -130,6 +130,8 @@ async def changer(user: Annotated[ConsoleUser, Depends(need(*CHANGERS))]) -> Con
 
 
 Viewer = Annotated[ConsoleUser, Depends(console_user)]
+#: A list page's number (bounded: a page past the end is empty, one past any integer a database holds is refused).
+PageNumber = Annotated[int, Query(ge=1, le=10**6)]
 #: Admin or operator, also on a hub that cannot sign: may show and print the passes it holds.
 Printer = Annotated[ConsoleUser, Depends(need(*CHANGERS))]
 Changer = Annotated[ConsoleUser, Depends(changer)]

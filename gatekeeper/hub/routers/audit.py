@@ -20,6 +20,6 @@ async def audit_entries(request: Request, _: Reader,
                         actor: Annotated[str | None, Query(max_length=200)] = None,
                         action: Annotated[str | None, Query(max_length=64)] = None,
                         target: Annotated[str | None, Query(max_length=300)] = None,
-                        before: Annotated[int | None, Query(ge=1)] = None,
+                        before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
                         limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[AuditEntry]:
     return await run_in_threadpool(request.app.state.audit.entries, actor, action, target, limit, before)

@@ -21,7 +21,7 @@ from gatekeeper.hub.registry import (
 )
 from gatekeeper.hub.roles import CHANGERS
 from gatekeeper.hub.routers.lists import PASS_ID
-from gatekeeper.hub.routers.units import actor_of, call_registry, registry_of
+from gatekeeper.hub.routers.units import MAX_OFFSET, actor_of, call_registry, registry_of
 from gatekeeper.verify import Status
 
 router = APIRouter(tags=["registry"])
@@ -93,7 +93,7 @@ async def list_passes(request: Request, who: Reader,
                       state: Annotated[Literal["active", "revoked", "red", "yellow"] | None, Query()] = None,
                       q: Annotated[str | None, Query(max_length=200, description="unit, label or pass id")] = None,
                       limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> list[PassOut]:
+                      offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> list[PassOut]:
     query = PassQuery(unit, PassState(state) if state else None, q, limit, offset)
     records, _total = await run_in_threadpool(registry_of(request).passes, query)
     return [pass_out(p, who.role in CHANGERS) for p in records]

@@ -28,6 +28,8 @@ from gatekeeper.hub.registry import (
 )
 
 router = APIRouter(tags=["registry"])
+#: Far past any registry, small enough for every database's integers.
+MAX_OFFSET = 10**9
 
 
 class UnitIn(BaseModel):
@@ -87,7 +89,7 @@ def unit_out(u: Unit) -> UnitOut:
 async def list_units(request: Request, _: Reader,
                      q: Annotated[str | None, Query(max_length=200)] = None,
                      limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> list[UnitOut]:
+                     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> list[UnitOut]:
     units, _total = await run_in_threadpool(registry_of(request).units, q, limit, offset)
     return [unit_out(u) for u in units]
 

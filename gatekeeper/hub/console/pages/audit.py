@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
@@ -18,7 +20,7 @@ PAGE = 100
 
 @router.get("/audit")
 async def audit_page(request: Request, user: Viewer, actor: str = "", action: str = "", target: str = "",
-                     before: int | None = None) -> Response:
+                     before: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> Response:
     entries = await run_in_threadpool(request.app.state.audit.entries, actor or None, action or None,
                                       target or None, PAGE, before)
     older = entries[-1].id if len(entries) == PAGE else None

@@ -17,6 +17,7 @@ from gatekeeper.hub.console.web import (
     NAV,
     Changer,
     NavItem,
+    PageNumber,
     PageRefused,
     Printer,
     Viewer,
@@ -74,7 +75,7 @@ def _issue_template(form, zone) -> tuple[IssueRequest, list[FieldProblem]]:
 
 @router.get("/passes")
 async def passes_page(request: Request, user: Viewer, unit: str = "", state: str = "", q: str = "",
-                      page: int = 1) -> Response:
+                      page: PageNumber = 1) -> Response:
     page = max(1, page)
     chosen = PassState(state) if state in PassState._value2member_map_ else None
     records, total = await run_in_threadpool(request.app.state.registry.passes,

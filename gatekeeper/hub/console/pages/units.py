@@ -7,7 +7,18 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from gatekeeper.hub.console.web import NAV, Changer, NavItem, PageRefused, Viewer, back, field, form_of, render
+from gatekeeper.hub.console.web import (
+    NAV,
+    Changer,
+    NavItem,
+    PageNumber,
+    PageRefused,
+    Viewer,
+    back,
+    field,
+    form_of,
+    render,
+)
 from gatekeeper.hub.registry import (
     DAY,
     FieldErrors,
@@ -31,7 +42,7 @@ def problems_by_field(problems: list[FieldProblem]) -> dict[str, list[FieldProbl
 
 
 @router.get("/units")
-async def units_page(request: Request, user: Viewer, q: str = "", page: int = 1, done: str = "") -> Response:
+async def units_page(request: Request, user: Viewer, q: str = "", page: PageNumber = 1, done: str = "") -> Response:
     return await _units(request, user, q, page, done)
 
 
