@@ -7,6 +7,7 @@ tests that go through the CLI use the real clock, as an admin would.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +17,9 @@ import pytest
 from gatekeeper.admin.site import DAY, Site
 from gatekeeper.gate.store import Store
 from gatekeeper.verify import Issuer, PrivateKey, TrustList
+from tests.kit.browser import ARGS, CHROMIUM
 from tests.kit.core import SCOPE, T0, MakePass, issue_pass
+from tests.kit.hub import PgCluster, pg_bin
 
 
 @pytest.fixture(scope="session")
@@ -78,3 +81,58 @@ def db_dump(path: Path) -> dict[str, list]:
         return out
     finally:
         conn.close()
+
+
+# --- shared by every folder that runs a hub or a browser (one instance per session) -------------
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster | str]:
+    """A throwaway PostgreSQL cluster for the session, or the reason there is none.
+
+    With ``GATEKEEPER_REQUIRE_POSTGRES=1`` (set by .ci/run where PostgreSQL is installed) a cluster
+    that cannot start fails the tests instead of skipping them.
+    """
+    bin_dir = pg_bin()
+    reason = None
+    if bin_dir is None:
+        reason = "PostgreSQL server binaries (initdb) not found: apt-get install postgresql"
+    else:
+        try:
+            cluster = PgCluster.start(bin_dir)
+        except RuntimeError as e:
+            reason = f"could not start a PostgreSQL cluster from {bin_dir}: {e}"
+    if reason is not None:
+        if os.environ.get("GATEKEEPER_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        yield reason
+        return
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path, pg_cluster) -> str:
+    """The hub database: SQLite, and PostgreSQL when a cluster could be started."""
+    if request.param == "sqlite":
+        return str(tmp_path / "hub.db")
+    if isinstance(pg_cluster, str):
+        pytest.skip(pg_cluster)
+    return pg_cluster.new_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return str(tmp_path / "hub.db")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless chromium for the session (Playwright allows one sync driver per thread)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (the [dev] extra)")
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium (./dev test installs it)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()

@@ -10,11 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.kit.hub import HubProcess
-from tests.sync.conftest import db_url, pg_cluster, site  # noqa: F401  (the sync tests' fixtures)
+from tests.sync.conftest import site  # noqa: F401  (the sync tests' fixture)
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PASSWORD = "correct horse battery"
 
 
@@ -31,15 +28,6 @@ def console_hub(db_url, site) -> Iterator[HubProcess]:  # noqa: F811
     add_user(db_url, "guard", "viewer")
     yield h
     h.stop()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

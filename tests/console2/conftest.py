@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from gatekeeper.admin.site import Site
-from tests.console.conftest import browser, page  # noqa: F401 -- Chromium, as in the console tests
+from tests.console.conftest import page  # noqa: F401 -- a page in the session's chromium, as in the console tests
 from tests.kit.hub import HubProcess
-from tests.sync.conftest import db_url, pg_cluster  # noqa: F401 -- the same databases as the sync tests
 
 
 @pytest.fixture
@@ -60,7 +59,7 @@ SECRET = b"0123456789abcdef-test-secret"
 
 
 @pytest.fixture
-def start_hub(db_url, site, tmp_path) -> Iterator[Callable[..., HubProcess]]:  # noqa: F811 -- a fixture, requested
+def start_hub(db_url, site, tmp_path) -> Iterator[Callable[..., HubProcess]]:
     """Start a hub on the site with extra ``serve`` options; stopped at the end."""
     started: list[HubProcess] = []
     (tmp_path / "secret").write_bytes(SECRET)

@@ -4,15 +4,12 @@ missing-glyph boxes), the page works through its display token, and times are in
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from gatekeeper.hw.display import DisplayServer
+from tests.kit.browser import CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 TOKEN = "t0ken-for-the-kiosk"
 # 2026-12-31T16:30:05Z is 00:30:05 on 1 January in Beijing.
 DENY = {"allow": False, "reason": "revoked", "pass_id": "p2", "label": "3-201", "at": "2026-12-31T16:30:05Z"}
@@ -43,13 +40,10 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 
 
 @pytest.fixture
-def page() -> Iterator[object]:
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield browser.new_page(viewport={"width": 800, "height": 480})
-        finally:
-            browser.close()
+def page(browser) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 800, "height": 480})
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture

@@ -1,3 +1,3 @@
-"""Replica tests reuse the sync tests' throwaway PostgreSQL cluster and site fixtures."""
+"""Replica tests reuse the session's throwaway PostgreSQL cluster (tests/conftest.py) and the sync tests' site."""
 
-from tests.sync.conftest import pg_cluster, site  # noqa: F401 -- fixtures, by name
+from tests.sync.conftest import site  # noqa: F401 -- the fixture, by name

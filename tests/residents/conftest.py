@@ -12,7 +12,7 @@ import pytest
 
 from gatekeeper.admin import Site
 from gatekeeper.hub.process import HubProcess
-from tests.residents.phone import ARGS, CHROMIUM, PHONE, add_unit, admin_token, letter_links, letters
+from tests.residents.phone import PHONE, add_unit, admin_token, letter_links, letters
 
 UNIT = "3号楼2单元101"
 
@@ -43,17 +43,6 @@ def link(hub: HubProcess, site: Site, token: str, tmp_path: Path) -> str:
     assert done.returncode == 0, done.stderr
     (found,) = letter_links(out, tmp_path)
     return found
-
-
-@pytest.fixture(scope="session")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (the [dev] extra)")
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium (./dev test installs it)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 class Phone:

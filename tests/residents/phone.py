@@ -19,9 +19,6 @@ from gatekeeper.scan import decode_file
 from gatekeeper.verify import Reason
 from tests.kit.hub import enrolled_device
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 375, "height": 667}
 
 

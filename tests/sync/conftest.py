@@ -1,9 +1,9 @@
 """Fixtures for sync tests: a site, a real hub (uvicorn in a subprocess) on 127.0.0.1, and a
-throwaway PostgreSQL cluster when the machine has one. Helpers live in tests/kit/hub.py."""
+throwaway PostgreSQL cluster when the machine has one (``pg_cluster`` and ``db_url`` are in
+tests/conftest.py, shared by every hub test folder). Helpers live in tests/kit/hub.py."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
@@ -11,49 +11,7 @@ import pytest
 
 from gatekeeper.admin.site import Site
 from gatekeeper.hub.store import HubStore
-from tests.kit.hub import HubProcess, PgCluster, pg_bin
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster | str]:
-    """A throwaway PostgreSQL cluster for the session, or the reason there is none.
-
-    With ``GATEKEEPER_REQUIRE_POSTGRES=1`` (set by .ci/run where PostgreSQL is installed) a cluster
-    that cannot start fails the tests instead of skipping them.
-    """
-    bin_dir = pg_bin()
-    reason = None
-    if bin_dir is None:
-        reason = "PostgreSQL server binaries (initdb) not found: apt-get install postgresql"
-    else:
-        try:
-            cluster = PgCluster.start(bin_dir)
-        except RuntimeError as e:
-            reason = f"could not start a PostgreSQL cluster from {bin_dir}: {e}"
-    if reason is not None:
-        if os.environ.get("GATEKEEPER_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason)
-        yield reason
-        return
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path, pg_cluster) -> str:
-    """The hub database: SQLite, and PostgreSQL when a cluster could be started."""
-    if request.param == "sqlite":
-        return str(tmp_path / "hub.db")
-    if isinstance(pg_cluster, str):
-        pytest.skip(pg_cluster)
-    return pg_cluster.new_database()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    return str(tmp_path / "hub.db")
+from tests.kit.hub import HubProcess
 
 
 @pytest.fixture
