@@ -190,7 +190,7 @@ def main() -> int:
         assert cp.decide(revoked).reason.value == "revoked"
         med, p99 = lookup_latency(cp.store, present)
         print(f"  lookup: median {med:6.1f} us, p99 {p99:6.1f} us  (budget p99 <= 1000 us)")
-        full = rate(lambda: cp.decide(text), args.seconds)
+        full = rate(lambda cp=cp: cp.decide(text), args.seconds)
         print(f"  Checkpoint.decide (core + store), valid pass: {full:8,.0f} /s  (budget >= 5,000)")
         cp.close()
     return 0

@@ -29,9 +29,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gatekeeper.gate.store import Store
-from gatekeeper.verify import RevocationList
-from tests.kit.gate import GATEKEEPER, GateSite, write_frames
+from gatekeeper.gate.store import Store  # noqa: E402 -- after the path is set
+from gatekeeper.verify import RevocationList  # noqa: E402
+from tests.kit.gate import GATEKEEPER, GateSite, write_frames  # noqa: E402
 
 
 def big_revocation_list(site: GateSite, n: int) -> bytes:
@@ -69,7 +69,7 @@ def main() -> None:
         for p in passes:
             script += [(p, 3), (None, 12)]
         frames = tmp_path / "frames"
-        write_frames(frames, script + [(None, 10)])
+        write_frames(frames, [*script, (None, 10)])
 
         start = time.perf_counter()
         proc = subprocess.Popen([*GATEKEEPER, "run", "--config", str(site.config), "--source", f"images:{frames}",

@@ -1,7 +1,8 @@
 """``gatekeeper hub bundle|enrol-qr|fingerprint``: the admin's side of provisioning a gate.
 
 They sit on the ``hub`` group (gatekeeper/cli/hub.py) but live here: they need the site's
-authority key as well as the hub's database, and share the formats of :mod:`gatekeeper.wire` (the bundle and enrolment QR).
+authority key as well as the hub's database, and share the formats of :mod:`gatekeeper.wire` (the
+bundle and the enrolment QR).
 """
 
 from __future__ import annotations
@@ -35,8 +36,7 @@ def _defaults(path: Path | None, gate_id: str, scope: str, hub_url: str) -> dict
         return {}
     import tomllib
 
-    from gatekeeper.gate import ConfigError, load_settings
-    from gatekeeper.gate import ProvisionError, device_config
+    from gatekeeper.gate import ConfigError, ProvisionError, device_config, load_settings
     try:
         load_settings(path)
         defaults = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -90,9 +90,7 @@ def hub_serve(db_url: str, site_dir: Path | None, host: str, port: int, workers:
 
 def _watch(webhook: str | None, secret_file: Path | None, offline_after: str | None, retention: str):
     """The gate health, alert and retention settings of ``hub serve``."""
-    from gatekeeper.hub.alerts import Webhook
-    from gatekeeper.hub.gates import HealthPolicy
-    from gatekeeper.hub.routers.gates import WatchSettings
+    from gatekeeper.hub import HealthPolicy, WatchSettings, Webhook
     if webhook and not webhook.startswith(("https://", "http://")):
         raise click.BadParameter("an http(s):// URL", param_hint="--webhook")
     if webhook and secret_file is None:
@@ -220,8 +218,7 @@ def hub_log(db_url: str, gate_id: str | None, unit: str | None, since: str | Non
     """The passage log, newest first, in the site's time zone: a table, CSV or JSON lines."""
     from zoneinfo import ZoneInfo
 
-    from gatekeeper.hub import export
-    from gatekeeper.hub.passages import COLUMNS, LogFilter, Passages, outcome_of
+    from gatekeeper.hub import PASSAGE_COLUMNS, LogFilter, Passages, escaped, local_time, outcome_of, render
     from gatekeeper.isotime import parse_local
     store = _store(db_url)
     zone = ZoneInfo(store.meta("site_timezone") or "UTC")
@@ -235,11 +232,11 @@ def hub_log(db_url: str, gate_id: str | None, unit: str | None, since: str | Non
     passages = Passages(store.db)
     f = LogFilter(gate_id=gate_id, unit=unit, since=times["--since"], until=times["--until"])
     if fmt != "table":
-        for chunk in export.render(passages.tuples(f), fmt, COLUMNS, zone):
+        for chunk in render(passages.tuples(f), fmt, PASSAGE_COLUMNS, zone):
             click.echo(chunk, nl=False)
         return
     click.echo(f"{'time':29} {'gate':16} {'outcome':8} {'reason':16} {'unit':20} pass")
     for r in passages.rows(f):
-        click.echo(f"{export.local_time(r['at'], zone):29} {r['gate_id']:16} {outcome_of(r):8} "
-                   f"{export.escaped(r['reason']):16} {export.escaped(r['unit'] or '-'):20} "
-                   f"{export.escaped(r['pass_id'] or '-')}")
+        click.echo(f"{local_time(r['at'], zone):29} {r['gate_id']:16} {outcome_of(r):8} "
+                   f"{escaped(r['reason']):16} {escaped(r['unit'] or '-'):20} "
+                   f"{escaped(r['pass_id'] or '-')}")

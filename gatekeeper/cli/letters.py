@@ -30,7 +30,7 @@ def hub_letters(db_url: str, site_dir: Path, units: tuple[str, ...], all_units: 
     if bool(units) == all_units:
         raise click.UsageError("give --unit NAME (one or more) or --all")
     try:
-        from gatekeeper.hub.letters import LetterError, check_base_url, issue_letters
+        from gatekeeper.hub import LetterError, check_base_url, issue_letters
     except ImportError as e:
         if e.name not in ("fpdf", "fontTools"):
             raise
@@ -41,11 +41,7 @@ def hub_letters(db_url: str, site_dir: Path, units: tuple[str, ...], all_units: 
         raise click.BadParameter(str(e), param_hint="--base-url") from None
 
     from gatekeeper.admin import Site, SiteError
-    from gatekeeper.hub.audit import AuditLog
-    from gatekeeper.hub.console.i18n import load_catalogues
-    from gatekeeper.hub.publisher import Publisher
-    from gatekeeper.hub.registry import Actor, Registry, RegistryError, Source
-    from gatekeeper.hub.residents import Residents
+    from gatekeeper.hub import Actor, AuditLog, Publisher, Registry, RegistryError, Residents, Source, load_catalogues
     try:
         site = Site.open(site_dir)
     except SiteError as e:

@@ -13,9 +13,7 @@ ROLES = click.Choice(["admin", "operator", "viewer"])
 
 
 def _open(db_url: str):
-    from gatekeeper.hub import Database
-    from gatekeeper.hub.accounts import Accounts
-    from gatekeeper.hub.audit import AuditLog
+    from gatekeeper.hub import Accounts, AuditLog, Database
     try:
         db = Database(db_url)
         return Accounts(db), AuditLog(db)
@@ -41,9 +39,7 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 def user_add(db_url: str, username: str, role: str, password_stdin: bool) -> None:
     """Add a console account (prompts for the password unless --password-stdin)."""
-    from gatekeeper.hub.accounts import AccountError
-    from gatekeeper.hub.audit import AuditAction
-    from gatekeeper.hub.roles import Role
+    from gatekeeper.hub import AccountError, AuditAction, Role
     accounts, audit = _open(db_url)
     try:
         accounts.add(username, Role(role), _password(password_stdin))
@@ -75,9 +71,7 @@ def user_list(db_url: str, as_json: bool) -> None:
 @click.option("--username", required=True)
 def user_disable(db_url: str, username: str) -> None:
     """Disable an account and end its sessions."""
-    from gatekeeper.hub.accounts import AccountError
-    from gatekeeper.hub.audit import AuditAction
-    from gatekeeper.hub.sessions import Sessions
+    from gatekeeper.hub import AccountError, AuditAction, Sessions
     accounts, audit = _open(db_url)
     try:
         accounts.set_disabled(username)
@@ -94,9 +88,7 @@ def user_disable(db_url: str, username: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 def user_passwd(db_url: str, username: str, password_stdin: bool) -> None:
     """Set an account's password (also lifts a lock-out) and end its sessions."""
-    from gatekeeper.hub.accounts import AccountError
-    from gatekeeper.hub.audit import AuditAction
-    from gatekeeper.hub.sessions import Sessions
+    from gatekeeper.hub import AccountError, AuditAction, Sessions
     accounts, audit = _open(db_url)
     try:
         accounts.set_password(username, _password(password_stdin))

@@ -4,26 +4,14 @@ provisioning (``gatekeeper.gate.provision``). Never imports the hub or the admin
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from gatekeeper.faces import lazy_face
 
-# Loaded on first use: the CLI and the hub must not pay for the camera and GPIO stacks they do not use.
+# Each public name and the module that defines it, loaded on first use.
 _WHERE = {
-    "AuthorityPin": "provision",
-    "CONFIG_NAME": "provision",
-    "ProvisionError": "provision",
-    "Provisioned": "provision",
-    "check_free": "provision",
-    "device_config": "provision",
-    "existing_device": "provision",
-    "install": "provision",
-    "merge": "provision",
-    "provision_bundle": "provision",
-    "provision_online": "provision",
-    "provision_scan": "provision",
-    "write_config": "provision",
     "ApplyResult": "store",
+    "AuthorityPin": "provision",
     "BASE_S": "backoff",
+    "CONFIG_NAME": "provision",
     "CameraSettings": "config",
     "Check": "selftest",
     "Checkpoint": "checkpoint",
@@ -47,10 +35,12 @@ _WHERE = {
     "MIN_FREE_BYTES": "uploader",
     "OptionalPin": "config",
     "Outcome": "backoff",
-    "Parked": "store",
     "PRUNE_EVERY_S": "uploader",
+    "Parked": "store",
     "Pin": "config",
     "PolicySettings": "config",
+    "ProvisionError": "provision",
+    "Provisioned": "provision",
     "Reply": "client",
     "SCHEMA_VERSION": "store",
     "ScanSettings": "config",
@@ -68,31 +58,33 @@ _WHERE = {
     "boot_id": "daemon",
     "build_gate": "parts",
     "camera_source": "parts",
+    "check_free": "provision",
     "connect": "store",
+    "device_config": "provision",
     "enrol": "enrolment",
+    "existing_device": "provision",
     "first_lists": "enrolment",
     "full_jitter": "backoff",
+    "install": "provision",
     "load_authority": "checkpoint",
     "load_device_key": "sync",
     "load_settings": "config",
     "make_sync_parts": "sync",
+    "merge": "provision",
     "next_delay": "backoff",
     "notify": "systemd_notify",
     "outcome_of": "backoff",
     "policy_of": "checkpoint",
+    "provision_bundle": "provision",
+    "provision_online": "provision",
+    "provision_scan": "provision",
     "retry_after": "backoff",
     "run_daemon": "daemon",
     "run_selftest": "selftest",
     "unacknowledged": "uploader",
     "watchdog_seconds": "systemd_notify",
+    "write_config": "provision",
 }
 
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_face(__name__, _WHERE, globals())

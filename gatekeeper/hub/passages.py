@@ -179,8 +179,8 @@ class Cursor:
 
 
 #: A page's and an export's columns: the stored row and the unit its pass belongs to.
-COLUMNS = (*LOG_COLUMNS, "unit")
-_AT, _DEVICE, _SEQ = (COLUMNS.index(c) for c in ("at", "device_id", "seq"))
+PASSAGE_COLUMNS = (*LOG_COLUMNS, "unit")
+_AT, _DEVICE, _SEQ = (PASSAGE_COLUMNS.index(c) for c in ("at", "device_id", "seq"))
 _SELECT = (", ".join(f"l.{c}" for c in LOG_COLUMNS)
            + ", (SELECT p.unit FROM passes p WHERE p.pass_id=l.pass_id) AS unit FROM passage_log l")
 
@@ -196,7 +196,7 @@ class Passages:
              newest_first: bool = True) -> tuple[list[dict], Cursor | None]:
         """Up to ``limit`` rows after ``after``; the cursor of the next page (None: this was the last)."""
         rows, more = self._tuples(f, limit, after, newest_first)
-        return [dict(zip(COLUMNS, r, strict=True)) for r in rows], more
+        return [dict(zip(PASSAGE_COLUMNS, r, strict=True)) for r in rows], more
 
     def _tuples(self, f: LogFilter, limit: int, after: Cursor | None,
                 newest_first: bool) -> tuple[list[tuple], Cursor | None]:
@@ -215,10 +215,10 @@ class Passages:
     def rows(self, f: LogFilter, newest_first: bool = True, page: int = 2000) -> Iterator[dict]:
         """Every matching row, read a page at a time."""
         for r in self.tuples(f, newest_first, page):
-            yield dict(zip(COLUMNS, r, strict=True))
+            yield dict(zip(PASSAGE_COLUMNS, r, strict=True))
 
     def tuples(self, f: LogFilter, newest_first: bool = True, page: int = 5000) -> Iterator[tuple]:
-        """Every matching row as a tuple in :data:`COLUMNS` order, a page at a time (exports stream these)."""
+        """Every matching row as a tuple in :data:`PASSAGE_COLUMNS` order, a page at a time (exports stream these)."""
         after = None
         while True:
             rows, after = self._tuples(f, page, after, newest_first)
@@ -229,7 +229,7 @@ class Passages:
     def row(self, device_id: str, seq: int) -> dict | None:
         """One row with its unit: the detail page."""
         r = self.db.one(f"SELECT {_SELECT} WHERE l.device_id=? AND l.seq=?", (device_id, seq))
-        return dict(zip(COLUMNS, r, strict=True)) if r else None
+        return dict(zip(PASSAGE_COLUMNS, r, strict=True)) if r else None
 
     # --- counts -----------------------------------------------------------------------------------
     def counts(self, since: float, until: float) -> dict[tuple[str, Outcome], int]:

@@ -7,8 +7,8 @@ Python's default SIGTERM action kills the process without unwinding: no ``finall
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from types import FrameType
-from typing import Callable
 
 
 def install_signal_handlers(

@@ -50,7 +50,7 @@ def open_envelope(data: bytes) -> Envelope:
     try:
         fp = io.BytesIO(bytes(data))
         items = cbor2.CBORDecoder(fp).decode()
-    except Exception:  # hostile bytes raise many cbor2 error types; all mean "malformed"
+    except Exception:  # noqa: BLE001 -- hostile bytes raise many cbor2 error types; all mean "malformed"
         raise ListError("not a list file (malformed or truncated CBOR)") from None
     # cbor2.loads ignores what follows the first item: unsigned bytes after a list are refused,
     # so a file is exactly one envelope (and a concatenation of two files is not silently half-read).
@@ -70,7 +70,7 @@ def load_body(env: Envelope) -> dict:
     """Decode an envelope's body into a map; :class:`ListError` when it is not one."""
     try:
         body = cbor2.loads(env.body)
-    except Exception:
+    except Exception:  # noqa: BLE001 -- as above: any cbor2 failure means the body is not CBOR
         raise ListError(f"{env.kind}: body is not CBOR") from None
     if not isinstance(body, dict):
         raise ListError(f"{env.kind}: body is not a map")

@@ -37,14 +37,14 @@ class PublicKey:
     _verifier: nacl.signing.VerifyKey
 
     @classmethod
-    def from_raw(cls, raw: bytes) -> "PublicKey":
+    def from_raw(cls, raw: bytes) -> PublicKey:
         """Load a raw 32-byte key; ValueError when it is not one."""
         if not isinstance(raw, bytes) or len(raw) != PUBKEY_LEN:
             raise ValueError("an Ed25519 public key is 32 bytes")
         return cls(raw, key_id(raw), Ed25519PublicKey.from_public_bytes(raw), nacl.signing.VerifyKey(raw))
 
     @classmethod
-    def from_pem(cls, pem: bytes) -> "PublicKey":
+    def from_pem(cls, pem: bytes) -> PublicKey:
         """Load a PEM SubjectPublicKeyInfo; ValueError when it is not an Ed25519 key."""
         key = serialization.load_pem_public_key(pem)
         if not isinstance(key, Ed25519PublicKey):
@@ -72,12 +72,12 @@ class PrivateKey:
     _key: Ed25519PrivateKey
 
     @classmethod
-    def generate(cls) -> "PrivateKey":
+    def generate(cls) -> PrivateKey:
         key = Ed25519PrivateKey.generate()
         return cls._wrap(key)
 
     @classmethod
-    def from_pem(cls, pem: bytes) -> "PrivateKey":
+    def from_pem(cls, pem: bytes) -> PrivateKey:
         """Load an unencrypted PKCS#8 PEM; ValueError when it is not an Ed25519 key."""
         key = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(key, Ed25519PrivateKey):
@@ -85,7 +85,7 @@ class PrivateKey:
         return cls._wrap(key)
 
     @classmethod
-    def _wrap(cls, key: Ed25519PrivateKey) -> "PrivateKey":
+    def _wrap(cls, key: Ed25519PrivateKey) -> PrivateKey:
         raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return cls(PublicKey.from_raw(raw), key)
 

@@ -159,7 +159,7 @@ def parse(text: str | bytes) -> SignedPass:
     body, signature = raw[:-SIG_LEN], raw[-SIG_LEN:]
     try:
         items = cbor2.loads(body)
-    except Exception:  # cbor2 raises several types for hostile input; all mean bad_format
+    except Exception:  # noqa: BLE001 -- cbor2 raises several types for hostile input; all mean bad_format
         raise PassFormatError("claims are not CBOR") from None
     claims = _claims_from_items(items)
     # Canonical form only: one pass has exactly one encoding, so a re-encoded copy is not a new pass.

@@ -8,13 +8,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from .passes import SIGN_DOMAIN as _DOMAIN, PassFormatError, Status, parse, scope_covers
+from .passes import SIGN_DOMAIN as _DOMAIN
+from .passes import PassFormatError, Status, parse, scope_covers
 from .reasons import PRECEDENCE, Reason
 from .revocation import EntryState, Lookup
 from .trust import TrustList
 
 
-class SitePolicy(str, enum.Enum):
+class SitePolicy(str, enum.Enum):  # noqa: UP042 -- str() and format() of a value stay as they were
     """What a site does when a soft condition (a stale list, an untrusted clock) applies."""
 
     DENY = "deny"
@@ -132,7 +133,7 @@ def decide(
     if revocations is not None:
         try:
             entry = revocations(c.pass_id)
-        except Exception:  # a broken cache must not stop the gate: treat the list as unavailable
+        except Exception:  # noqa: BLE001 -- a broken cache must not stop the gate: treat the list as unavailable
             entry, fail_closed = None, True
             base["list_stale"] = True
         if entry is not None and now >= entry.since:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 
 
-class Reason(str, enum.Enum):
+class Reason(str, enum.Enum):  # noqa: UP042 -- str() and format() of a code stay as they were
     """Why a decision came out as it did. ``OK`` is the only reason that allows by itself."""
 
     OK = "ok"

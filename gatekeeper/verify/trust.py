@@ -93,7 +93,8 @@ def trust_list_from_envelope(env: Envelope, authority: PublicKey) -> TrustList:
     version = field(body, "version", int, where)
     issued_at = field(body, "issued_at", int, where)
     raw_issuers = field(body, "issuers", list, where)
-    if not 1 <= version < 2**63 or not 0 <= issued_at < MAX_TIME:  # an absurd issued_at would lift the time floor forever
+    # an absurd issued_at would lift the time floor forever
+    if not 1 <= version < 2**63 or not 0 <= issued_at < MAX_TIME:
         raise ListError("trust list: version must be positive and issued_at a plausible Unix time")
     issuers = []
     for n, m in enumerate(raw_issuers):

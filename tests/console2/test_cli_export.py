@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gatekeeper.hub.export import LocalTimes, csv_cell, csv_text, local_time
-from gatekeeper.hub.passages import COLUMNS, Passages
+from gatekeeper.hub.passages import PASSAGE_COLUMNS, Passages
 from gatekeeper.hub.store import HubStore
 from tests.console2.test_retention import insert
 
@@ -73,6 +73,6 @@ def test_no_cell_can_run_or_hide_a_control_character(text):
     assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
     assert all(c.isprintable() or c == " " or not (ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f) for c in cell)
     # the CSV writer and reader give the cell back, so a neutralised export reads back row for row
-    row = tuple(text if c == "label" else None for c in COLUMNS)
-    back = list(csv.DictReader(io.StringIO("".join(csv_text([row], COLUMNS, ZoneInfo("UTC"))))))
+    row = tuple(text if c == "label" else None for c in PASSAGE_COLUMNS)
+    back = list(csv.DictReader(io.StringIO("".join(csv_text([row], PASSAGE_COLUMNS, ZoneInfo("UTC"))))))
     assert back[0]["label"] == cell

@@ -176,8 +176,8 @@ def log_row(at: float | None = None, pass_id: str | None = "ab" * 12, allow: boo
     t = time.time() if at is None else at
     row = {"kind": "scan", "allow": allow, "reason": "ok" if allow else "revoked", "pass_id": pass_id,
            "issuer": "00" * 8, "scope": "demo", "status": "green", "label": "A-101", "at": t, "wall": t,
-           "mono": time.monotonic(), "boot_id": boot_id(), "clock_trusted": True, "list_stale": False, "list_version": 1,
-           "latency_ms": 2.5}
+           "mono": time.monotonic(), "boot_id": boot_id(), "clock_trusted": True, "list_stale": False,
+           "list_version": 1, "latency_ms": 2.5}
     row.update(extra)
     return PassageRow(**row) if validate else PassageRow.model_construct(**row)
 

@@ -15,7 +15,7 @@ from gatekeeper.hub.audit import AuditAction
 from gatekeeper.hub.auth import Limits, Reader, SignedUploadOf, Store
 from gatekeeper.hub.errors import RefusedError, parse_body, responses
 from gatekeeper.hub.limits import client_address
-from gatekeeper.hub.passages import COLUMNS, REASON, LogFilter
+from gatekeeper.hub.passages import PASSAGE_COLUMNS, REASON, LogFilter
 from gatekeeper.hub.routers.devices import GATE_ID
 from gatekeeper.hub.routers.openapi import json_body
 from gatekeeper.hub.store import Upload
@@ -52,7 +52,7 @@ def log_stream(request: Request, actor: str, f: LogFilter, fmt: str, newest_firs
     state = request.app.state
     state.audit.record(actor, AuditAction.EXPORT, "passage_log", f"{fmt} {f}", client_address(request.scope))
     rows = state.passages.tuples(f, newest_first)  # a generator: its pages are read in the thread pool
-    return StreamingResponse(iterate_in_threadpool(export.render(rows, fmt, COLUMNS, state.site_zone)),
+    return StreamingResponse(iterate_in_threadpool(export.render(rows, fmt, PASSAGE_COLUMNS, state.site_zone)),
                              media_type=export.FORMATS[fmt])
 
 
