@@ -172,18 +172,22 @@ def check_site_or_hub(site_dir: Path | None, hub_url: str | None) -> None:
 @site_or_hub
 @click.argument("pass_text", required=False, metavar="[PASS_TEXT|-]")
 @click.option("--pass-id", help="The pass id in hex, instead of the pass text.")
+@click.option("--label", help="The label of the pass, looked up in the registry (the hub's, or the site's ledger): "
+                              "no pass to paste into a shell.")
 @click.option("--state", type=click.Choice(["revoked", "red", "yellow"]), default="revoked", show_default=True)
 @click.option("--from", "since", help="When the entry takes effect: an ISO 8601 time, without an offset in the "
                                       "site's time zone (with --hub: this machine's). Default: now.")
 def pass_revoke(site_dir: Path | None, hub_url: str | None, admin_token: str | None, pass_text: str | None,
-                pass_id: str | None, state: str, since: str | None) -> None:
+                pass_id: str | None, label: str | None, state: str, since: str | None) -> None:
     """Revoke a pass (or turn it red/yellow) in a new signed revocation list version.
 
     With --site the list files are written to the site directory (copy them to the hub or the
     gates); with --hub the hub makes and publishes the version, and gates learn it on their next poll.
     """
     check_site_or_hub(site_dir, hub_url)
-    pid = _pass_id(pass_text, pass_id)
+    if label is not None and (pass_text or pass_id):
+        raise click.UsageError("give the pass as one of PASS_TEXT, --pass-id or --label")
+    pid = pass_id_of_label(site_dir, hub_url, admin_token, label) if label is not None else _pass_id(pass_text, pass_id)
     try:
         site = Site.open(site_dir) if site_dir else None
     except SiteError as e:
@@ -222,6 +226,44 @@ def pass_reinstate(site_dir: Path | None, hub_url: str | None, admin_token: str 
     click.echo(f"reinstated {pid.hex()}; wrote {full} and {delta}")
 
 
+def registry_rows(site_dir: Path | None, hub_url: str | None, admin_token: str | None,
+                  unit: str | None = None) -> tuple[list[dict], tzinfo]:
+    """The passes of the registry (the hub's, or the site's ledger) with their states, and the zone to show them in."""
+    if hub_url:
+        rows = hub_request(hub_url, admin_token, "GET", "/v1/admin/passes",
+                           params={"limit": 5000, **({"unit": unit} if unit else {})})
+        return rows, zone_named(machine_zone())
+    try:
+        site = Site.open(site_dir)
+        states = {pid.hex(): (EntryState(state).name.lower(), since)
+                  for pid, state, since in site.revocations().iter_entries()}
+    except SiteError as e:
+        fail(str(e))
+    rows = []
+    for e in read_ledger(site.root):
+        if unit and e.unit != unit:
+            continue
+        state, since = states.get(e.pass_id, ("active", None))
+        rows.append({"pass_id": e.pass_id, "unit": e.unit, "label": e.label, "valid_from": e.valid_from,
+                     "valid_until": e.valid_until, "status": e.status, "state": state, "state_since": since,
+                     "issued_at": e.issued_at, "text": e.text})
+    return rows, site.zone
+
+
+def pass_id_of_label(site_dir: Path | None, hub_url: str | None, admin_token: str | None, label: str) -> bytes:
+    """The one active pass with ``label`` in the registry; a usage error naming the candidates otherwise."""
+    rows, _ = registry_rows(site_dir, hub_url, admin_token)
+    found = [r for r in rows if r.get("label") == label and r.get("state") == "active"]
+    if len(found) != 1:
+        where = "hub's registry" if hub_url else "site's ledger"
+        if not found:
+            raise click.UsageError(f"--label {label!r}: no active pass with that label in the {where}")
+        ids = ", ".join(r["pass_id"] for r in found)
+        raise click.UsageError(f"--label {label!r}: {len(found)} active passes have that label ({ids}): "
+                               "name one with --pass-id")
+    return bytes.fromhex(found[0]["pass_id"])
+
+
 @pass_group.command("list")
 @site_or_hub
 @click.option("--unit", help="Only this unit's passes (its name).")
@@ -231,26 +273,7 @@ def pass_list(site_dir: Path | None, hub_url: str | None, admin_token: str | Non
     """List passes: the hub's registry (--hub), or the passes issued here and recorded in the site's
     ledger (--site), each with its state from the newest revocation list."""
     check_site_or_hub(site_dir, hub_url)
-    if hub_url:
-        rows = hub_request(hub_url, admin_token, "GET", "/v1/admin/passes",
-                           params={"limit": 5000, **({"unit": unit} if unit else {})})
-        zone = zone_named(machine_zone())
-    else:
-        try:
-            site = Site.open(site_dir)
-            states = {pid.hex(): (EntryState(state).name.lower(), since)
-                      for pid, state, since in site.revocations().iter_entries()}
-        except SiteError as e:
-            fail(str(e))
-        zone = site.zone
-        rows = []
-        for e in read_ledger(site.root):
-            if unit and e.unit != unit:
-                continue
-            state, since = states.get(e.pass_id, ("active", None))
-            rows.append({"pass_id": e.pass_id, "unit": e.unit, "label": e.label, "valid_from": e.valid_from,
-                         "valid_until": e.valid_until, "status": e.status, "state": state, "state_since": since,
-                         "issued_at": e.issued_at, "text": e.text})
+    rows, zone = registry_rows(site_dir, hub_url, admin_token, unit)
     for r in rows:
         if as_json:
             emit_json(r)

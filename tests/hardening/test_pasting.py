@@ -55,3 +55,28 @@ def test_pass_revoke_reads_the_text_from_standard_input(tmp_path: Path) -> None:
     out = sh(f"{gk} pass revoke --site {site.root} -", stdin=text + "\n")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"revoked {parse(text).claims.pass_id.hex()} from ")
+
+
+def gk(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([*GATEKEEPER, *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+def test_revoke_by_label_through_the_registry(tmp_path: Path) -> None:
+    """No pass text to paste at all: ``pass revoke --label`` finds the one active pass in the site's ledger."""
+    site_dir = tmp_path / "site"
+    assert gk("site", "init", site_dir, "--scope", "maple-court").returncode == 0
+    kept = gk("pass", "issue", "--site", site_dir, "--label", "A-101").stdout.strip()
+    gone = gk("pass", "issue", "--site", site_dir, "--label", "B-202").stdout.strip()
+    revoked = gk("pass", "revoke", "--site", site_dir, "--label", "B-202")
+    assert revoked.returncode == 0, revoked.stderr
+    assert parse(gone).claims.pass_id.hex() in revoked.stdout
+    listed = {row["label"]: row["state"] for row in map(json.loads, gk("pass", "list", "--site", site_dir,
+                                                                        "--json").stdout.splitlines())}
+    assert listed == {"A-101": "active", "B-202": "revoked"} and kept
+    # a label no active pass has, and a label two passes share, are refused by name, and change nothing
+    assert "no active pass" in gk("pass", "revoke", "--site", site_dir, "--label", "B-202").stderr
+    gk("pass", "issue", "--site", site_dir, "--label", "A-101")
+    twice = gk("pass", "revoke", "--site", site_dir, "--label", "A-101")
+    assert twice.returncode == 2 and "2 active passes" in twice.stderr and "--pass-id" in twice.stderr
+    after = [json.loads(line)["state"] for line in gk("pass", "list", "--site", site_dir, "--json").stdout.splitlines()]
+    assert after.count("active") == 2
