@@ -36,7 +36,8 @@ for unit in "${units[@]}"; do
   mkdir -p "$work/units"
   sed "s#$PREFIX#$work$PREFIX#g" "$unit" > "$work/units/$name"
   # A stub for each program the unit runs from /opt/gatekeeper.
-  grep -oE "$work$PREFIX[^ ]+" "$work/units/$name" | sort -u | while read -r exe; do
+  # (comment lines may name folders, such as the venv, that are not programs)
+  grep -v '^[[:space:]]*#' "$work/units/$name" | grep -oE "$work$PREFIX[^ ]+" | sort -u | while read -r exe; do
     mkdir -p "$(dirname "$exe")"
     printf '#!/bin/sh\nexit 0\n' > "$exe"
     chmod +x "$exe"
