@@ -14,6 +14,7 @@ import enum
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -33,6 +34,13 @@ R = TypeVar("R")
 REQUEST_COST_B = 8192
 #: How much faster than the first guess refused uploads are paced before anything was measured.
 UNMEASURED_PACE = 3.0
+#: The drain rate is measured over the uploads that ended in the last RATE_SPAN_S seconds of busy
+#: time, once there are at least RATE_MIN_ENDS of them over at least MEASURE_S.
+RATE_SPAN_S = 2.0
+RATE_MIN_ENDS = 16
+MEASURE_S = 0.5
+#: No refused upload is sent further out than this, whatever the queue (a safety net, not a pace).
+MAX_SLOT_S = 300.0
 
 
 class Limited(enum.StrEnum):
@@ -130,10 +138,11 @@ class Admission:
     the rest at once with a ``Retry-After`` that grows with the queue.
 
     Work is counted in body bytes (``Content-Length``, known before the body is read) plus
-    :data:`REQUEST_COST_B` per request. The drain
-    rate is measured from finished uploads while the hub is busy. A refused upload is given the next
-    free slot on a virtual schedule at that rate (plus jitter), so refused devices come back spread
-    out at the pace the hub can take them, instead of all at once after a fixed second.
+    :data:`REQUEST_COST_B` per request. The drain rate is measured from the ends of the uploads of
+    the last seconds while the hub is busy. A refused upload is given the next free slot on a
+    virtual schedule at that rate (plus jitter) that starts when the queue will have room again,
+    so refused devices come back spread out at the pace the hub can take them, instead of all at
+    once after a fixed second, and the hub keeps a queue to work on while they come back.
     ``storers`` groups are stored at once (1 for SQLite, whose writes serialise anyway); the
     admitted uploads wait, without holding a thread, and whatever waits is stored together in
     one transaction (group commit: one fsync for the group instead of one per upload).
@@ -147,8 +156,8 @@ class Admission:
     admitted: int = 0
     horizon: float = 0.0
     group_max: int = 32  # uploads per transaction at most
-    _last_done: float = 0.0
-    _done_bytes: int = 0
+    _ends: deque = field(default_factory=deque, repr=False)  # (time, bytes) of recent uploads' ends
+    _window_bytes: int = 0
     _measured: bool = False
     _waiting: list = field(default_factory=list, repr=False)
     _storing: int = 0
@@ -162,26 +171,38 @@ class Admission:
             self.admitted += 1
             self.queued_bytes += size
             return None
-        # Until a first upload has been measured, slots are handed out at an optimistic rate: a
-        # gate that comes back too early is refused once more, with a measured slot.
+        # The slot is when the queue will have room for this upload again, not when it will be
+        # empty: the hub keeps up to max_wait_s of work queued while the refused come back, so a
+        # drain rate measured too low leaves it busy rather than idle. Until a first upload has
+        # been measured, slots are handed out at an optimistic rate: a gate that comes back too
+        # early is refused once more, with a measured slot.
         pace = self.byte_rate * (1 if self._measured else UNMEASURED_PACE)
-        self.horizon = max(self.horizon, now + wait) + size / pace
+        room = now + max(0.0, wait - self.max_wait_s)
+        self.horizon = min(max(self.horizon, room) + size / pace, now + MAX_SLOT_S)
         return (self.horizon - now) * random.uniform(0.8, 1.2)
 
-    def finished(self, size: int, started: float, now: float) -> None:
+    def finished(self, size: int, now: float) -> None:
         """An admitted upload of ``size`` bytes ended (stored or refused) at ``now``."""
         size += REQUEST_COST_B
         self.admitted -= 1
         self.queued_bytes -= size
-        # The rate over the time since the last upload ended (or this one was admitted): busy
-        # time only, so a quiet hub does not look slow. A group commit ends many uploads at once:
-        # their bytes are credited together, to the time the group took.
-        self._done_bytes += size
-        took = now - max(self._last_done, started)
-        if took > 0.001:
-            self.byte_rate = 0.8 * self.byte_rate + 0.2 * (self._done_bytes / took)
+        # The rate is taken between the ends of the last uploads, not from when each was
+        # admitted: a queued upload's wait is not the hub's pace, the first group's start-up
+        # (threads, database connections) is not either, and a group commit ends dozens of uploads
+        # within a few milliseconds, so a rate per upload would be far too high or too low.
+        # Only busy time counts: when the hub empties, the next busy spell measures afresh.
+        ends = self._ends
+        ends.append((now, size))
+        self._window_bytes += size
+        while len(ends) > 2 and now - ends[1][0] >= RATE_SPAN_S:
+            self._window_bytes -= ends.popleft()[1]
+        span = now - ends[0][0]
+        if len(ends) >= RATE_MIN_ENDS and span >= MEASURE_S:
+            self.byte_rate = (self._window_bytes - ends[0][1]) / span
             self._measured = True
-            self._done_bytes, self._last_done = 0, now
+        if self.admitted == 0:
+            self._ends.clear()
+            self._window_bytes = 0
 
     async def store(self, store_many: Callable[[list[T]], list[R | Exception]], item: T) -> R:
         """Store ``item`` with whatever else is waiting, in one call of ``store_many`` (one
@@ -263,8 +284,7 @@ class HubTimeAndLimit:
 
     async def _admitted(self, scope: dict, receive: Any, send: Any, limit: int, size: int) -> None:
         admission = self.hub_limits.admission
-        started = time.monotonic()
-        later = admission.admit(size, started)
+        later = admission.admit(size, time.monotonic())
         if later is not None:
             e = RefusedError(429, "busy", "the hub is over capacity: retry after Retry-After seconds "
                              "(the delay grows with the queue)")
@@ -273,7 +293,7 @@ class HubTimeAndLimit:
         try:
             await self._limited(scope, receive, send, limit)
         finally:
-            admission.finished(size, started, time.monotonic())
+            admission.finished(size, time.monotonic())
 
     async def _limited(self, scope: dict, receive: Any, send: Any, limit: int) -> None:
         seen = 0

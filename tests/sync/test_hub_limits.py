@@ -126,13 +126,14 @@ def test_an_overloaded_hub_refuses_before_reading_or_checking_and_spreads_the_re
         held = [stalled_upload(hub.port, 1_000_000) for _ in range(8)]  # admitted: the queue is full
         try:
             waits = []
-            for _ in range(10):
+            for _ in range(20):
                 # unsigned, and its body never sent: a 429 proves neither was looked at
                 s = stalled_upload(hub.port, 1_000_000)
                 reply = read_reply(s)
                 assert reply.startswith("HTTP/1.1 429") and '"busy"' in reply
                 waits.append(int(reply.lower().split("retry-after: ")[1].split("\r\n")[0]))
-            assert waits[-1] > waits[0] >= 1, waits  # later in the queue, later back
+            # later in line, later back (each slot has +-20 % jitter: compare the ends of the line)
+            assert min(waits) >= 1 and sum(waits[-5:]) > sum(waits[:5]), waits
         finally:
             for s in held:
                 s.close()
