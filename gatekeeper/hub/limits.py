@@ -35,10 +35,11 @@ REQUEST_COST_B = 8192
 #: How much faster than the first guess refused uploads are paced before anything was measured.
 UNMEASURED_PACE = 3.0
 #: The drain rate is measured over the uploads that ended in the last RATE_SPAN_S seconds of busy
-#: time, once there are at least RATE_MIN_ENDS of them over at least MEASURE_S.
+#: time, once there are at least RATE_MIN_ENDS of them over at least MEASURE_S (a cold hub's first
+#: second, its database connections and threads starting, is slower than it will be).
 RATE_SPAN_S = 2.0
 RATE_MIN_ENDS = 16
-MEASURE_S = 0.5
+MEASURE_S = 1.5
 #: No refused upload is sent further out than this, whatever the queue (a safety net, not a pace).
 MAX_SLOT_S = 300.0
 
@@ -175,11 +176,12 @@ class Admission:
         # empty: the hub keeps up to max_wait_s of work queued while the refused come back, so a
         # drain rate measured too low leaves it busy rather than idle. Until a first upload has
         # been measured, slots are handed out at an optimistic rate: a gate that comes back too
-        # early is refused once more, with a measured slot.
+        # early is refused once more, with a measured slot. The jitter only ever delays: an upload
+        # back before its slot would find no room and be refused again.
         pace = self.byte_rate * (1 if self._measured else UNMEASURED_PACE)
         room = now + max(0.0, wait - self.max_wait_s)
         self.horizon = min(max(self.horizon, room) + size / pace, now + MAX_SLOT_S)
-        return (self.horizon - now) * random.uniform(0.8, 1.2)
+        return (self.horizon - now) * random.uniform(1.0, 1.1) + random.uniform(0.0, 1.0)
 
     def finished(self, size: int, now: float) -> None:
         """An admitted upload of ``size`` bytes ended (stored or refused) at ``now``."""

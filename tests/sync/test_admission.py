@@ -39,14 +39,16 @@ def test_it_admits_while_the_queue_drains_within_max_wait_and_refuses_beyond():
 def test_the_refused_come_back_when_the_queue_has_room_spread_at_the_drain_rate():
     random.seed(1)
     adm = Admission(max_wait_s=4.0, byte_rate=100 * COST)
-    drain(adm, 100, per_s=100.0, t0=0.0)  # measured: 100 uploads a second
+    drain(adm, 200, per_s=100.0, t0=0.0)  # measured: 100 uploads a second
     for _ in range(400):
         adm.admit(BATCH, 10.0)
     slots = [adm.admit(BATCH, 10.0) for _ in range(200)]
     # Not after the whole queue drained (4 s) but as room opens: the hub keeps a queue to work on.
-    assert max(slots[:10]) < 0.2
-    # One slot per upload at the drain rate, with jitter: 200 uploads over about 2 s.
-    assert 1.5 < max(slots) < 2.5
+    assert max(slots[:10]) < 1.2
+    # One slot per upload at the drain rate, with jitter (never earlier than the slot: an upload
+    # back early would find no room): 200 uploads over about 2 s.
+    assert 2.0 <= max(slots) < 2.0 * 1.1 + 1.0
+    assert all(later >= (i + 1) / 100 for i, later in enumerate(slots))
     assert sum(slots[100:]) > 2 * sum(slots[:50])  # later in line, later back
 
 
@@ -69,8 +71,8 @@ def test_a_short_busy_spell_or_an_idle_gap_does_not_count_as_a_slow_hub():
     adm = Admission(byte_rate=123_456.0, max_wait_s=1e9)
     drain(adm, 3, per_s=1000.0, t0=0.0)  # too few, too short to measure
     assert adm.byte_rate == 123_456.0
-    end = drain(adm, 200, per_s=200.0, t0=5.0)
-    drain(adm, 200, per_s=200.0, t0=end + 600.0)  # ten minutes idle in between
+    end = drain(adm, 400, per_s=200.0, t0=5.0)
+    drain(adm, 400, per_s=200.0, t0=end + 600.0)  # ten minutes idle in between
     assert abs(adm.byte_rate / (200 * COST) - 1) < 0.1
 
 
@@ -85,7 +87,7 @@ def test_an_upload_too_big_for_a_short_queue_is_not_told_to_come_back_in_the_pas
 def test_no_upload_is_sent_further_out_than_the_safety_net():
     adm = Admission(max_wait_s=1.0, byte_rate=10.0, min_admitted=1)
     adm.admit(BATCH, 0.0)
-    assert all(adm.admit(10_000_000, 0.0) <= MAX_SLOT_S * 1.2 for _ in range(50))
+    assert all(adm.admit(10_000_000, 0.0) <= MAX_SLOT_S * 1.1 + 1 for _ in range(50))
 
 
 @settings(max_examples=200, deadline=None)
@@ -97,7 +99,7 @@ def test_any_sequence_keeps_the_books_balanced(ops):
         now += dt
         if admit or not inside:
             later = adm.admit(size, now)
-            assert later is None or 0 <= later <= MAX_SLOT_S * 1.2
+            assert later is None or 0 <= later <= MAX_SLOT_S * 1.1 + 1
             if later is None:
                 inside.append(size)
         else:
