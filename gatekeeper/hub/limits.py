@@ -153,6 +153,10 @@ class Admission:
     max_wait_s: float = 4.0
     min_admitted: int = 8
     byte_rate: float = 800_000.0  # a first guess until measured: 75 batches of 100 rows a second
+    # Slots are never paced slower: a rate measured while the machine starts up or is shared (2 hub
+    # processes, the database and 1,000 gates connecting on 2 cores) was a third of what the hub
+    # did a second later.
+    min_pace: float = 800_000.0
     queued_bytes: int = 0
     admitted: int = 0
     horizon: float = 0.0
@@ -173,13 +177,13 @@ class Admission:
             self.queued_bytes += size
             return None
         # The slot is when the queue will have room for this upload again, not when it will be
-        # empty: the hub keeps up to max_wait_s of work queued while the refused come back, so a
-        # drain rate measured too low leaves it busy rather than idle. Until a first upload has
-        # been measured, slots are handed out at an optimistic rate: a gate that comes back too
-        # early is refused once more, with a measured slot. The jitter only ever delays: an upload
-        # back before its slot would find no room and be refused again.
-        pace = self.byte_rate * (1 if self._measured else UNMEASURED_PACE)
-        room = now + max(0.0, wait - self.max_wait_s)
+        # empty: the hub keeps up to max_wait_s of work queued while the refused come back. Slots
+        # are paced at the measured rate but never below min_pace, and before anything was
+        # measured at UNMEASURED_PACE times that: a gate back too early costs a cheap second 429,
+        # one sent too far out leaves the hub idle. The jitter only ever delays: an upload back
+        # before its slot would find no room and be refused again.
+        pace = max(self.byte_rate, self.min_pace) * (1 if self._measured else UNMEASURED_PACE)
+        room = now + max(0.0, self.queued_bytes / pace - self.max_wait_s)
         self.horizon = min(max(self.horizon, room) + size / pace, now + MAX_SLOT_S)
         return (self.horizon - now) * random.uniform(1.0, 1.1) + random.uniform(0.0, 1.0)
 

@@ -60,6 +60,18 @@ def test_before_any_measurement_slots_are_paced_optimistically():
     assert adm.horizon == pytest.approx(1 / (100 * UNMEASURED_PACE))
 
 
+def test_a_hub_measured_slow_while_starting_does_not_send_gates_far_out():
+    adm = Admission(max_wait_s=1e9, byte_rate=20 * COST, min_pace=100 * COST)
+    drain(adm, 60, per_s=20.0, t0=0.0)  # a cold, shared machine: 20 uploads a second
+    assert abs(adm.byte_rate / (20 * COST) - 1) < 0.1
+    adm.max_wait_s = 4.0
+    for _ in range(80):
+        adm.admit(BATCH, 10.0)  # 4 s of work at that rate
+    slots = [adm.admit(BATCH, 10.0) for _ in range(100)]
+    # At the measured rate these would be 3-9 s out; at min_pace, within about 2 s.
+    assert max(slots) < 1.0 * 1.1 + 1.0 + 0.1
+
+
 def test_the_drain_rate_is_measured_over_busy_time_even_when_a_group_commit_ends_many_at_once():
     for group in (1, 32):
         adm = Admission(byte_rate=1.0, max_wait_s=1e9)
@@ -85,7 +97,7 @@ def test_an_upload_too_big_for_a_short_queue_is_not_told_to_come_back_in_the_pas
 
 
 def test_no_upload_is_sent_further_out_than_the_safety_net():
-    adm = Admission(max_wait_s=1.0, byte_rate=10.0, min_admitted=1)
+    adm = Admission(max_wait_s=1.0, byte_rate=10.0, min_pace=10.0, min_admitted=1)
     adm.admit(BATCH, 0.0)
     assert all(adm.admit(10_000_000, 0.0) <= MAX_SLOT_S * 1.1 + 1 for _ in range(50))
 
