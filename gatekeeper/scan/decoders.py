@@ -340,6 +340,14 @@ def regions(missed: Sequence[Quad], read: Sequence[DecodedCode], shape: tuple[in
     return chosen
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A region whose rescue a frame's time budget cut: where the next frame resumes it."""
+
+    box: Box
+    step: int
+
+
 class RescueChain:
     """zxing-cpp on the whole frame, a cheap second look for glare and shade, and rescues only
     on the regions of codes located but not read.
@@ -352,15 +360,21 @@ class RescueChain:
     rescuers try it in turn; the first that reads something wins. The crop is tried with a
     quarter of the located size around it, then with once and three times that size: zxing-cpp
     often locates only part of a damaged or glared code, on dim screens with a glare spot a
-    structure a third of the code's width or less. A rescuer is any Decoder; its results are moved back into
-    frame coordinates. At most ``max_regions`` codes are rescued per frame, and no rescuer starts
-    once ``budget_ms`` have passed since the frame's decode began (None: no limit), so a frame
-    full of code-like clutter cannot stall the loop: the next frame gets its own rescues.
+    structure a third of the code's width or less; last, the code is straightened
+    (:func:`outlines`). A rescuer is any Decoder; its results are moved back into frame
+    coordinates. At most ``max_regions`` codes are rescued per frame, and no rescue step starts
+    once ``budget_ms`` have passed since the frame's decode began (None: no limit; the frame's
+    first step always runs), so a frame full of code-like clutter cannot stall the loop.
+
+    With ``resume`` (the default), a region the budget cut is resumed on the next frame at the
+    step where it stopped, when that frame locates a code there again: a code held in view gets
+    every rescue step within a few frames, each frame staying within its budget. Consecutive
+    frames of one camera are what it is for; :meth:`forget` starts a new scene.
     """
 
     def __init__(self, primary: ZxingDecoder, rescuers: Sequence[Decoder], *,
                  second_look: bool = True, max_regions: int = 2, budget_ms: float | None = 20.0,
-                 margins: Sequence[float] = (0.25, 1.0, 3.0)) -> None:
+                 margins: Sequence[float] = (0.25, 1.0, 3.0), resume: bool = True) -> None:
         self.primary = primary
         # Each wider crop runs only when the narrower one read nothing (docs/PERFORMANCE.md).
         self.margins = tuple(margins)
@@ -371,7 +385,13 @@ class RescueChain:
         self._binary = ZxingDecoder(binarizer="binary")
         self.max_regions = max_regions
         self.budget_ms = budget_ms
+        self.resume = resume
+        self._pending: tuple[tuple[int, int], list[_Pending]] = ((0, 0), [])
         self.name = "+".join([primary.name, *(["flat/2"] if second_look else []), *(r.name for r in self.rescuers)])
+
+    def forget(self) -> None:
+        """Drop the rescues to resume: the next frame is of a new scene."""
+        self._pending = ((0, 0), [])
 
     def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
         """Codes read in ``image`` (positions in ``image``'s pixels)."""
@@ -386,52 +406,72 @@ class RescueChain:
             more, more_missed = self._second.read(flattened(half))
             codes = [_moved(c, 0.0, 0.0, 2.0) for c in more]
             missed += [tuple((x * 2, y * 2) for x, y in q) for q in more_missed]  # type: ignore[misc]
-        if not missed or not self.rescuers:
-            return codes
-        for quad in regions(missed, codes, gray.shape, self.max_regions):
-            for margin in self.margins:
-                found = self._rescue(gray, crop_box([quad], gray.shape, margin), detail, deadline)
+        shape, before = self._pending
+        before = before if shape == gray.shape else []
+        pending: list[_Pending] = []
+        if missed and self.rescuers:
+            steps = self._steps()
+            first = True
+            for quad in regions(missed, codes, gray.shape, self.max_regions):
+                start = next((p.step for p in before if self.resume and _inside(_centre(quad), p.box)), 0)
+                found, stop = self._rescue(gray, quad, detail, deadline, steps, start, first)
+                first = False
                 known = {c.payload for c in codes}
-                if found:
-                    codes += [c for c in found if c.payload not in known]
-                    break
-            else:
-                known = {c.payload for c in codes}
-                codes += [c for c in self._straighten(gray, quad, deadline) if c.payload not in known]
+                codes += [c for c in found if c.payload not in known]
+                if not found and stop is not None:
+                    pending.append(_Pending(crop_box([quad], gray.shape), stop))
+        self._pending = (gray.shape, pending)
         return codes
+
+    def _steps(self) -> list[tuple[float, Decoder | None]]:
+        """Every rescue of a region in order: (crop margin, rescuer); None straightens. The first
+        pass's own reader is a step too, for a region read from the detail stream."""
+        tries: list[Decoder] = [self.primary, *self.rescuers]
+        return [*((m, r) for m in self.margins for r in tries), (self.margins[-1], None)]
+
+    def _rescue(self, gray: np.ndarray, quad: Quad, detail: Detail | None, deadline: float | None,
+                steps: Sequence[tuple[float, Decoder | None]], start: int,
+                first: bool) -> tuple[list[DecodedCode], int | None]:
+        """The region's steps from ``start`` round to it, until one reads or the budget ends:
+        (codes, None) or ([], the step to resume at)."""
+        for k in range(len(steps)):
+            i = (start + k) % len(steps)
+            if deadline is not None and time.perf_counter() > deadline and not (first and k == 0):
+                return [], i
+            margin, rescuer = steps[i]
+            box = crop_box([quad], gray.shape, margin)
+            found = (self._straighten(gray, quad) if rescuer is None
+                     else self._crop_step(gray, box, detail, rescuer))
+            if found:
+                return found, None
+        return [], start
 
     # Module sizes of about 4 px for the small versions a pass uses, and room for larger ones.
     SIDES = (120, 320)
 
-    def _straighten(self, gray: np.ndarray, quad: Quad, deadline: float | None) -> list[DecodedCode]:
+    def _straighten(self, gray: np.ndarray, quad: Quad) -> list[DecodedCode]:
         """The last rescue: the code's outline in the widest crop, rectified (:func:`outlines`)."""
         x0, y0, x1, y1 = crop_box([quad], gray.shape, self.margins[-1])
         part: Quad = tuple((x - x0, y - y0) for x, y in quad)  # type: ignore[assignment]
         for outline in outlines(gray[y0:y1, x0:x1], part):
             for side in self.SIDES:
-                if deadline is not None and time.perf_counter() > deadline:
-                    return []
                 found = self._binary.decode(straightened(gray[y0:y1, x0:x1], outline, side))
                 if found:
                     return [_moved(DecodedCode(c.payload, outline), x0, y0) for c in found]
         return []
 
-    def _rescue(self, gray: np.ndarray, box: Box, detail: Detail | None,
-                deadline: float | None) -> list[DecodedCode]:
+    def _crop_step(self, gray: np.ndarray, box: Box, detail: Detail | None,
+                   rescuer: Decoder) -> list[DecodedCode]:
         x0, y0, x1, y1 = box
-        region, scale = gray[y0:y1, x0:x1], 1.0
-        tries = self.rescuers
         fine = detail(box) if detail is not None else None
         if fine is not None and fine.ndim == 2 and min(fine.shape) >= MIN_SIDE:
             # More pixels per module: the first pass's own reader comes first there.
-            region, scale, tries = fine, (x1 - x0) / fine.shape[1], [self.primary, *self.rescuers]
-        for rescuer in tries:
-            if deadline is not None and time.perf_counter() > deadline:
-                return []
-            found = rescuer.decode(region)
-            if found:
-                return [_moved(c, x0, y0, scale) for c in found]
-        return []
+            found, scale = rescuer.decode(fine), (x1 - x0) / fine.shape[1]
+        elif rescuer is self.primary:
+            return []  # the first pass read this very crop already
+        else:
+            found, scale = rescuer.decode(gray[y0:y1, x0:x1]), 1.0
+        return [_moved(c, x0, y0, scale) for c in found]
 
 
 class FirstOf:

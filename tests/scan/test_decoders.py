@@ -250,3 +250,30 @@ def test_regions_fold_repeats_and_drop_slivers():
     assert decoders.regions([part, big, other], [], (480, 640), 1) == [big]
     read = DecodedCode(b"X", big)
     assert decoders.regions([part, other], [read], (480, 640), 5) == [other]
+
+
+@pytest.mark.parametrize("folder", ["bright_spots", "perspective"])
+def test_a_rescue_cut_by_the_budget_resumes_on_the_next_frames(folder):
+    # A code held in view: the same frame again and again. With no time at all for rescues each
+    # frame runs one rescue step; resumed where the last frame stopped, the late steps (the wide
+    # crop, the straightening) are reached within a few frames and read what the chain reads with
+    # no budget; restarted from the first step every frame, they never are.
+    photos = realphoto_folder(folder)
+    if not photos:
+        pytest.skip(f"real-photo set not found at {REALPHOTO}")
+    frames = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in photos]
+    steps = 3 * (1 + len(decoders.zxing_rescuers())) + 1
+
+    def held(resume: bool) -> set[tuple[int, bytes]]:
+        chain = decoders.RescueChain(ZxingDecoder(), decoders.zxing_rescuers(), budget_ms=0.0, resume=resume)
+        got = set()
+        for i, frame in enumerate(frames):
+            chain.forget()
+            for _ in range(steps):
+                got |= {(i, c.payload) for c in chain.decode(frame)}
+        return got
+
+    unlimited = decoders.RescueChain(ZxingDecoder(), decoders.zxing_rescuers(), budget_ms=None)
+    everything = {(i, c.payload) for i, f in enumerate(frames) for c in unlimited.decode(f)}
+    restarted, resumed = held(False), held(True)
+    assert restarted < resumed <= everything
