@@ -19,12 +19,15 @@ too small for the endpoint is 403 ``forbidden``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from gatekeeper.hub.database import Tx
 from gatekeeper.hub.errors import RefusedError
 from gatekeeper.hub.limits import HubLimits, Limited, client_address
 from gatekeeper.hub.publisher import Publisher
@@ -129,20 +132,27 @@ async def heard(request: Request, dev: Device) -> None:
 
 @dataclass(frozen=True)
 class SignedUpload:
-    """An upload whose signature verified; its ``nonce`` is recorded with the rows, in one transaction."""
+    """An upload whose signature verified; its ``nonce`` and the gate's ``contact`` (when one is due)
+    are written with the rows, in one transaction."""
 
     device: Device
     nonce: str
     body: bytes
+    contact: Callable[[Tx], None] | None
 
 
 async def signed_upload(request: Request, store: Store) -> SignedUpload:
-    """Dependency: like :func:`signed_device`, but the nonce is left to the store's ingest."""
+    """Dependency: like :func:`signed_device`, but the nonce and the contact are left to the store's
+    ingest (a burst of gates then costs one commit per group of uploads, not one more per gate)."""
     body = await request.body()
-    dev, sig, _ = await verified(request, store, body)
+    dev, sig, now = await verified(request, store, body)
     assert dev is not None
-    await heard(request, dev)
-    return SignedUpload(dev, sig.nonce, body)
+    gates = getattr(request.app.state, "gates", None)
+    contact = None
+    if gates is not None and gates.due(dev.gate_id, now):
+        contact = partial(gates.record, device_id=dev.device_id, gate_id=dev.gate_id,
+                          report_text=request.query_params.get(REPORT_PARAM), now=now)
+    return SignedUpload(dev, sig.nonce, body, contact)
 
 
 async def request_principal(request: Request, store: Store) -> Principal:

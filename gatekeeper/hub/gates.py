@@ -164,34 +164,45 @@ class GateHealth:
                 tx.run(stmt)
 
     # --- writing ----------------------------------------------------------------------------------
+    def due(self, gate_id: str, now: float) -> bool:
+        """Whether a contact from ``gate_id`` at ``now`` is to be written (at most one a second per
+        gate, in this process); True marks it written."""
+        with self._lock:
+            if now - self._written.get(gate_id, -1e18) < CONTACT_EVERY_S:
+                return False
+            self._written[gate_id] = now
+            return True
+
     def heard(self, device_id: str, gate_id: str, report_text: str | None, now: float | None = None) -> None:
         """A signed request from ``device_id``: record the contact and its report (unreadable: kept out)."""
         now = time.time() if now is None else now
-        with self._lock:
-            if now - self._written.get(gate_id, -1e18) < CONTACT_EVERY_S:
-                return
-            self._written[gate_id] = now
+        if self.due(gate_id, now):
+            with self.db.transaction() as tx:
+                self.record(tx, device_id, gate_id, report_text, now)
+
+    def record(self, tx: Tx, device_id: str, gate_id: str, report_text: str | None, now: float) -> None:
+        """Write a contact and its report inside ``tx``: an upload's own transaction, so that a burst
+        of gates costs no commit (no fsync) of its own per gate."""
         report = None
         if report_text:
             try:
                 report = decode_report(report_text)
             except ValueError as e:
                 log.warning("gate %s sent a report the hub cannot read (kept the previous one): %s", gate_id, e)
-        with self.db.transaction() as tx:
-            tx.run("INSERT INTO gate_health(gate_id, device_id, last_seen, state, reasons, state_since) "
-                   "VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING", (gate_id, device_id, now, "", "[]", now))
-            old_state, old_text, old_backlog = tx.one(
-                "SELECT state, report, prev_backlog FROM gate_health WHERE gate_id=?" + tx.for_update, (gate_id,))
-            prev = _report(old_text)
-            fresh = report is not None
-            # a request without a (readable) report keeps the previous one, and its backlog baseline
-            report = report if fresh else prev
-            baseline = (prev.log_backlog if prev else None) if fresh else old_backlog
-            state, reasons = assess(report, baseline, self.policy)
-            tx.run("UPDATE gate_health SET device_id=?, last_seen=?, report=?, report_at=COALESCE(?, report_at), "
-                   "prev_backlog=? WHERE gate_id=?", (device_id, now, report.model_dump_json() if report else None,
-                                                      now if fresh else None, baseline, gate_id))
-            self._change(tx, gate_id, old_state or None, state, reasons, now)
+        tx.run("INSERT INTO gate_health(gate_id, device_id, last_seen, state, reasons, state_since) "
+               "VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING", (gate_id, device_id, now, "", "[]", now))
+        old_state, old_text, old_backlog = tx.one(
+            "SELECT state, report, prev_backlog FROM gate_health WHERE gate_id=?" + tx.for_update, (gate_id,))
+        prev = _report(old_text)
+        fresh = report is not None
+        # a request without a (readable) report keeps the previous one, and its backlog baseline
+        report = report if fresh else prev
+        baseline = (prev.log_backlog if prev else None) if fresh else old_backlog
+        state, reasons = assess(report, baseline, self.policy)
+        tx.run("UPDATE gate_health SET device_id=?, last_seen=?, report=?, report_at=COALESCE(?, report_at), "
+               "prev_backlog=? WHERE gate_id=?", (device_id, now, report.model_dump_json() if report else None,
+                                                  now if fresh else None, baseline, gate_id))
+        self._change(tx, gate_id, old_state or None, state, reasons, now)
 
     def _change(self, tx: Tx, gate_id: str, old: str | None, state: GateState, reasons: tuple[str, ...],
                 now: float) -> bool:

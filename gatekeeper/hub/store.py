@@ -11,6 +11,7 @@ import hashlib
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gatekeeper.hub.database import Database, Tx
@@ -93,12 +94,14 @@ class Device:
 
 @dataclass(frozen=True)
 class Upload:
-    """A verified upload to store: the device, its batch, when it arrived, the request's nonce."""
+    """A verified upload to store: the device, its batch, when it arrived, the request's nonce, and
+    what else to write in the same transaction once its rows are stored (the gate's contact)."""
 
     device: Device
     batch: Batch
     received_at: float
     nonce: str | None = None
+    also: Callable[[Tx], None] | None = None
 
 
 def next_ack(acked: int | None, batch: Batch) -> int | None:
@@ -291,6 +294,8 @@ class HubStore:
                 tx.run("SAVEPOINT upload")
                 try:
                     results[i] = self._ingest(tx, uploads[i])
+                    if uploads[i].also is not None:
+                        uploads[i].also(tx)
                 except RefusedError as e:
                     tx.run("ROLLBACK TO SAVEPOINT upload")
                     results[i] = e

@@ -44,7 +44,8 @@ async def upload(request: Request, signed: SignedUploadOf, store: Store, limits:
     elif encoding != "identity":
         raise RefusedError(415, "media_type", f"Content-Encoding {encoding!r} not supported (gzip or none)")
     batch = parse_body(Batch, body)
-    return await limits.admission.store(store.ingest_many, Upload(signed.device, batch, time.time(), signed.nonce))
+    return await limits.admission.store(store.ingest_many, Upload(signed.device, batch, time.time(), signed.nonce,
+                                                                  signed.contact))
 
 
 def log_stream(request: Request, actor: str, f: LogFilter, fmt: str, newest_first: bool) -> StreamingResponse:
