@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from os import PathLike
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -340,6 +341,22 @@ def regions(missed: Sequence[Quad], read: Sequence[DecodedCode], shape: tuple[in
     return chosen
 
 
+class Step(Enum):
+    """Rescue steps of a region that are not a rescuer run on its crop."""
+
+    STRAIGHTEN = "straighten"  # the code's outline rectified (:func:`outlines`)
+    ENHANCE = "enhance"  # the whole frame with local contrast, located codes rescued there
+
+
+_CLAHE_FRAME = cv2.createCLAHE(clipLimit=4.0, tileGridSize=(8, 8))
+
+
+def contrasted(gray: np.ndarray) -> np.ndarray:
+    """The whole frame with local contrast (CLAHE, 8x8 tiles): dim screens, glare and shade hide
+    codes from zxing-cpp's locator that it finds here."""
+    return _CLAHE_FRAME.apply(gray)
+
+
 @dataclass(frozen=True)
 class _Pending:
     """A region whose rescue a frame's time budget cut: where the next frame resumes it."""
@@ -374,7 +391,8 @@ class RescueChain:
 
     def __init__(self, primary: ZxingDecoder, rescuers: Sequence[Decoder], *,
                  second_look: bool = True, max_regions: int = 2, budget_ms: float | None = 20.0,
-                 margins: Sequence[float] = (0.25, 1.0, 3.0), resume: bool = True) -> None:
+                 margins: Sequence[float] = (0.25, 1.0, 3.0), resume: bool = True,
+                 enhance: bool = True) -> None:
         self.primary = primary
         # Each wider crop runs only when the narrower one read nothing (docs/PERFORMANCE.md).
         self.margins = tuple(margins)
@@ -387,11 +405,19 @@ class RescueChain:
         self.budget_ms = budget_ms
         self.resume = resume
         self._pending: tuple[tuple[int, int], list[_Pending]] = ((0, 0), [])
+        # The last step: the same chain (no second look) on the frame with local contrast, its
+        # own rescues resumed across frames as these are.
+        self._enhanced = RescueChain(primary, rescuers, second_look=False, max_regions=max_regions,
+                                     budget_ms=budget_ms, margins=margins, resume=resume,
+                                     enhance=False) if enhance and self.rescuers else None
+        self._enhanced_now: tuple[list[DecodedCode], bool] | None = None
         self.name = "+".join([primary.name, *(["flat/2"] if second_look else []), *(r.name for r in self.rescuers)])
 
     def forget(self) -> None:
         """Drop the rescues to resume: the next frame is of a new scene."""
         self._pending = ((0, 0), [])
+        if self._enhanced is not None:
+            self._enhanced.forget()
 
     def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
         """Codes read in ``image`` (positions in ``image``'s pixels)."""
@@ -399,6 +425,11 @@ class RescueChain:
         if gray is None:
             return []
         deadline = None if self.budget_ms is None else time.perf_counter() + self.budget_ms / 1000
+        return self._decode(gray, detail, deadline, guarantee=True)
+
+    def _decode(self, gray: np.ndarray, detail: Detail | None, deadline: float | None,
+                guarantee: bool) -> list[DecodedCode]:
+        self._enhanced_now = None
         codes, missed = self.primary.read(gray)
         # A frame the first pass read costs what it did before the second look existed.
         if self.second_look and not codes and min(gray.shape) >= 2 * MIN_SIDE:
@@ -411,7 +442,7 @@ class RescueChain:
         pending: list[_Pending] = []
         if missed and self.rescuers:
             steps = self._steps()
-            first = True
+            first = guarantee
             for quad in regions(missed, codes, gray.shape, self.max_regions):
                 start = next((p.step for p in before if self.resume and _inside(_centre(quad), p.box)), 0)
                 found, stop = self._rescue(gray, quad, detail, deadline, steps, start, first)
@@ -423,28 +454,45 @@ class RescueChain:
         self._pending = (gray.shape, pending)
         return codes
 
-    def _steps(self) -> list[tuple[float, Decoder | None]]:
-        """Every rescue of a region in order: (crop margin, rescuer); None straightens. The first
+    def _steps(self) -> list[tuple[float, Decoder | Step]]:
+        """Every rescue of a region in order: (crop margin, rescuer or :class:`Step`). The first
         pass's own reader is a step too, for a region read from the detail stream."""
         tries: list[Decoder] = [self.primary, *self.rescuers]
-        return [*((m, r) for m in self.margins for r in tries), (self.margins[-1], None)]
+        last = [Step.STRAIGHTEN, *([Step.ENHANCE] if self._enhanced is not None else [])]
+        return [*((m, r) for m in self.margins for r in tries), *((self.margins[-1], s) for s in last)]
 
     def _rescue(self, gray: np.ndarray, quad: Quad, detail: Detail | None, deadline: float | None,
-                steps: Sequence[tuple[float, Decoder | None]], start: int,
+                steps: Sequence[tuple[float, Decoder | Step]], start: int,
                 first: bool) -> tuple[list[DecodedCode], int | None]:
         """The region's steps from ``start`` round to it, until one reads or the budget ends:
-        (codes, None) or ([], the step to resume at)."""
+        (codes, None), ([], None) when every step ran, or ([], the step to resume at)."""
         for k in range(len(steps)):
             i = (start + k) % len(steps)
             if deadline is not None and time.perf_counter() > deadline and not (first and k == 0):
                 return [], i
             margin, rescuer = steps[i]
-            box = crop_box([quad], gray.shape, margin)
-            found = (self._straighten(gray, quad) if rescuer is None
-                     else self._crop_step(gray, box, detail, rescuer))
+            if rescuer is Step.ENHANCE:
+                found, cut = self._enhance(gray, detail, deadline, first and k == 0)
+                if cut:
+                    return [], i
+            elif rescuer is Step.STRAIGHTEN:
+                found = self._straighten(gray, quad)
+            else:
+                found = self._crop_step(gray, crop_box([quad], gray.shape, margin), detail, rescuer)
             if found:
                 return found, None
-        return [], start
+        return [], None  # every step ran: the next frame starts from the first
+
+    def _enhance(self, gray: np.ndarray, detail: Detail | None, deadline: float | None,
+                 guarantee: bool) -> tuple[list[DecodedCode], bool]:
+        """The whole frame with local contrast (:func:`contrasted`), read by the chain without a
+        second look, once per frame: (codes, whether its rescues were cut and resume later)."""
+        if self._enhanced is None:
+            return [], False
+        if self._enhanced_now is None:
+            found = self._enhanced._decode(contrasted(gray), detail, deadline, guarantee)
+            self._enhanced_now = (found, bool(self._enhanced._pending[1]))
+        return self._enhanced_now
 
     # Module sizes of about 4 px for the small versions a pass uses, and room for larger ones.
     SIDES = (120, 320)
