@@ -411,11 +411,13 @@ class RescueChain:
                                      budget_ms=budget_ms, margins=margins, resume=resume,
                                      enhance=False) if enhance and self.rescuers else None
         self._enhanced_now: tuple[list[DecodedCode], bool] | None = None
+        self._turn = 0
         self.name = "+".join([primary.name, *(["flat/2"] if second_look else []), *(r.name for r in self.rescuers)])
 
     def forget(self) -> None:
         """Drop the rescues to resume: the next frame is of a new scene."""
         self._pending = ((0, 0), [])
+        self._turn = 0
         if self._enhanced is not None:
             self._enhanced.forget()
 
@@ -443,7 +445,12 @@ class RescueChain:
         if missed and self.rescuers:
             steps = self._steps()
             first = guarantee
-            for quad in regions(missed, codes, gray.shape, self.max_regions):
+            chosen = regions(missed, codes, gray.shape, self.max_regions)
+            # Frame by frame, each region goes first in turn: a region held back by another's
+            # long rescue still gets its guaranteed step.
+            self._turn += 1
+            turn = self._turn % len(chosen) if chosen else 0
+            for quad in chosen[turn:] + chosen[:turn]:
                 start = next((p.step for p in before if self.resume and _inside(_centre(quad), p.box)), 0)
                 found, stop = self._rescue(gray, quad, detail, deadline, steps, start, first)
                 first = False
@@ -472,7 +479,7 @@ class RescueChain:
                 return [], i
             margin, rescuer = steps[i]
             if rescuer is Step.ENHANCE:
-                found, cut = self._enhance(gray, detail, deadline, first and k == 0)
+                found, cut = self._enhance(gray, deadline, first and k == 0)
                 if cut:
                     return [], i
             elif rescuer is Step.STRAIGHTEN:
@@ -483,14 +490,15 @@ class RescueChain:
                 return found, None
         return [], None  # every step ran: the next frame starts from the first
 
-    def _enhance(self, gray: np.ndarray, detail: Detail | None, deadline: float | None,
+    def _enhance(self, gray: np.ndarray, deadline: float | None,
                  guarantee: bool) -> tuple[list[DecodedCode], bool]:
         """The whole frame with local contrast (:func:`contrasted`), read by the chain without a
-        second look, once per frame: (codes, whether its rescues were cut and resume later)."""
+        second look, once per frame: (codes, whether its rescues were cut and resume later). Its
+        crops are of the enhanced frame, not of the detail stream, which has no local contrast."""
         if self._enhanced is None:
             return [], False
         if self._enhanced_now is None:
-            found = self._enhanced._decode(contrasted(gray), detail, deadline, guarantee)
+            found = self._enhanced._decode(contrasted(gray), None, deadline, guarantee)
             self._enhanced_now = (found, bool(self._enhanced._pending[1]))
         return self._enhanced_now
 
