@@ -472,7 +472,11 @@ class RescueChain:
                 steps: Sequence[tuple[float, Decoder | Step]], start: int,
                 first: bool) -> tuple[list[DecodedCode], int | None]:
         """The region's steps from ``start`` round to it, until one reads or the budget ends:
-        (codes, None), ([], None) when every step ran, or ([], the step to resume at)."""
+        (codes, None), ([], None) when every step ran, or ([], the step to resume at).
+
+        The detail stream is read once per crop, not once per step: on a Pi each read copies the
+        camera's main buffer."""
+        fine: dict[Box, np.ndarray | None] = {}
         for k in range(len(steps)):
             i = (start + k) % len(steps)
             if deadline is not None and time.perf_counter() > deadline and not (first and k == 0):
@@ -485,7 +489,10 @@ class RescueChain:
             elif rescuer is Step.STRAIGHTEN:
                 found = self._straighten(gray, quad)
             else:
-                found = self._crop_step(gray, crop_box([quad], gray.shape, margin), detail, rescuer)
+                box = crop_box([quad], gray.shape, margin)
+                if box not in fine:
+                    fine[box] = detail(box) if detail is not None else None
+                found = self._crop_step(gray, box, fine[box], rescuer)
             if found:
                 return found, None
         return [], None  # every step ran: the next frame starts from the first
@@ -516,10 +523,9 @@ class RescueChain:
                     return [_moved(DecodedCode(c.payload, outline), x0, y0) for c in found]
         return []
 
-    def _crop_step(self, gray: np.ndarray, box: Box, detail: Detail | None,
+    def _crop_step(self, gray: np.ndarray, box: Box, fine: np.ndarray | None,
                    rescuer: Decoder) -> list[DecodedCode]:
         x0, y0, x1, y1 = box
-        fine = detail(box) if detail is not None else None
         if fine is not None and fine.ndim == 2 and min(fine.shape) >= MIN_SIDE:
             # More pixels per module: the first pass's own reader comes first there.
             found, scale = rescuer.decode(fine), (x1 - x0) / fine.shape[1]

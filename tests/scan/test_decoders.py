@@ -302,3 +302,19 @@ def test_the_enhanced_frame_reads_codes_the_crops_do_not_and_nothing_else():
     assert all(plain[n] <= enhanced[n] for n in plain)
     assert sum(map(len, enhanced.values())) > sum(map(len, plain.values()))
     assert decoders.contrasted(on_canvas(None)).shape == (480, 640)
+
+
+def test_the_detail_stream_is_read_once_per_crop_not_once_per_rescue_step():
+    # On a Pi each detail read copies the camera's main buffer: a region's rescuers share one read.
+    photos = realphoto_folder("bright_spots")
+    if not photos:
+        pytest.skip(f"real-photo set not found at {REALPHOTO}")
+    chain = decoders.RescueChain(ZxingDecoder(), decoders.zxing_rescuers(), budget_ms=None)
+    asked = 0
+    for p in photos:
+        boxes: list = []
+        chain.forget()
+        chain.decode(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE), lambda box, boxes=boxes: boxes.append(box))
+        assert len(boxes) == len(set(boxes)), p.name
+        asked += len(boxes)
+    assert asked > 0  # rescues ran and asked for the detail stream
