@@ -76,12 +76,12 @@ def check(config_path: Path, at: str | None, as_json: bool, texts: tuple[str, ..
             rows.append(row)
         if images:
             # The decoder stack loads only for images. The chain is the one the gate runs (its
-            # configured decoders), on a frame the size of the image.
+            # configured decoders), on a frame the size of the image; each image is a scene of its
+            # own, so no rescue resumes from the image before.
             from gatekeeper.scan import build_decoder, decode_file
-            decoder = build_decoder(list(cp.settings.scan.decoders))
             for img in images:
                 try:
-                    codes = decode_file(img, decoder)
+                    codes = decode_file(img, build_decoder(list(cp.settings.scan.decoders)))
                 except (OSError, ValueError) as e:
                     failed = True
                     rows.append(_line(str(img), None, cp.decide(None, wall), error=str(e)))
