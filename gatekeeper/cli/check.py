@@ -56,8 +56,12 @@ def _texts(given: tuple[str, ...]) -> list[tuple[str, bool]]:
 @click.option("--text", "texts", multiple=True,
               help="A pass text to decide (repeatable); '-' reads texts from standard input, one a line: no "
                    "shell quoting to get wrong.")
+@click.option("--frames", type=click.IntRange(min=1), default=None,
+              help="Hold each IMAGE before the camera for this many frames, as a resident holds a pass: the "
+                   "gate's looks take their turns across frames. Default 30 (a second at 30 frames/s); 1: one frame.")
 @click.argument("images", nargs=-1, type=click.Path(path_type=Path))
-def check(config_path: Path, at: str | None, as_json: bool, texts: tuple[str, ...], images: tuple[Path, ...]) -> None:
+def check(config_path: Path, at: str | None, as_json: bool, texts: tuple[str, ...], frames: int | None,
+          images: tuple[Path, ...]) -> None:
     """Decide each pass text (--text) or each code found in each IMAGE, as the gate would.
 
     Exit status 0 when every input was processed, whether allowed or denied.
@@ -76,12 +80,13 @@ def check(config_path: Path, at: str | None, as_json: bool, texts: tuple[str, ..
             rows.append(row)
         if images:
             # The decoder stack loads only for images. The chain is the one the gate runs (its
-            # configured decoders), on a frame the size of the image; each image is a scene of its
+            # configured decoders), on frames the size of the image; each image is a scene of its
             # own, so no rescue resumes from the image before.
-            from gatekeeper.scan import build_decoder, decode_file
+            from gatekeeper.scan import HELD_FRAMES, build_decoder, decode_file
             for img in images:
                 try:
-                    codes = decode_file(img, build_decoder(list(cp.settings.scan.decoders)))
+                    codes = decode_file(img, build_decoder(list(cp.settings.scan.decoders)),
+                                        frames or HELD_FRAMES)
                 except (OSError, ValueError) as e:
                     failed = True
                     rows.append(_line(str(img), None, cp.decide(None, wall), error=str(e)))

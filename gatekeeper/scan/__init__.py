@@ -5,6 +5,7 @@ of the project imports scan only through this module.
 """
 
 from gatekeeper.scan.decoders import (
+                                      HELD_FRAMES,
                                       DecodedCode,
                                       Decoder,
                                       available_decoders,
@@ -27,7 +28,7 @@ from gatekeeper.scan.sources import (
 from gatekeeper.scan.synthetic import Pose, random_pose, render_scene, steady_pose
 
 __all__ = [
-    "DEMO_SCRIPT", "ArraySource", "DecodedCode", "Decoder", "Frame", "FrameLoop", "FrameSource",
+    "DEMO_SCRIPT", "HELD_FRAMES", "ArraySource", "DecodedCode", "Decoder", "Frame", "FrameLoop", "FrameSource",
     "FrameStats", "ImageFolderSource", "Pose", "Presentation", "PresentationTracker",
     "SyntheticSource", "available_decoders", "build_decoder", "decode_file", "default_decoder",
     "open_source", "random_pose", "read_gray", "render_scene", "steady_pose",

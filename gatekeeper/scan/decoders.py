@@ -112,6 +112,7 @@ class ZxingDecoder:
         if binarizer not in binarizers:
             raise ValueError(f"unknown zxing binarizer {binarizer!r}: use one of {sorted(binarizers)}")
         self.name = "zxing" if binarizer == "local" else f"zxing-{binarizer}"
+        self.try_invert, self.try_rotate, self.binarizer = try_invert, try_rotate, binarizer
         self._options = {"formats": zxingcpp.BarcodeFormat.QRCode, "try_rotate": try_rotate,
                          "try_invert": try_invert, "text_mode": zxingcpp.TextMode.Plain,
                          "binarizer": binarizers[binarizer], "return_errors": True}
@@ -135,6 +136,10 @@ class ZxingDecoder:
     def decode(self, image: np.ndarray, detail: Detail | None = None) -> list[DecodedCode]:
         """Codes read in ``image``."""
         return self.read(image)[0]
+
+    def without_invert(self) -> ZxingDecoder:
+        """The same reader without the dark-mode attempt (a third of its time on an empty frame)."""
+        return ZxingDecoder(try_invert=False, try_rotate=self.try_rotate, binarizer=self.binarizer)
 
 
 class PyzbarDecoder:
@@ -357,28 +362,93 @@ def contrasted(gray: np.ndarray) -> np.ndarray:
     return _CLAHE_FRAME.apply(gray)
 
 
+def sharpened(gray: np.ndarray) -> np.ndarray:
+    """Unsharp mask (2 px, amount 1): the soft edges of a blurred code's modules steepen."""
+    return cv2.addWeighted(gray, 2.0, cv2.GaussianBlur(gray, (0, 0), 2.0), -1.0, 0)
+
+
+_GAMMA_HALF = (255 * (np.arange(256) / 255) ** 0.5).astype(np.uint8)
+
+
+def brightened(gray: np.ndarray) -> np.ndarray:
+    """Gamma 0.5: dark tones spread out, so a code in shade or on a dim screen gains contrast."""
+    return cv2.LUT(gray, _GAMMA_HALF)
+
+
+class Look:
+    """One whole-frame look: the frame at ``scale`` through ``prepare``, read by zxing-cpp
+    (``binarizer``; the dark-mode attempt only with ``invert``). Codes read and the corners of
+    codes located but not read come back in frame pixels, so the chain rescues what a look
+    located as it rescues what the first pass located."""
+
+    def __init__(self, name: str, prepare: Callable[[np.ndarray], np.ndarray] | None = None, *,
+                 scale: float = 1.0, binarizer: str = "local", invert: bool = False) -> None:
+        self.name = name
+        self.prepare = prepare
+        self.scale = scale
+        self._reader = ZxingDecoder(try_invert=invert, binarizer=binarizer)
+
+    def read(self, gray: np.ndarray) -> tuple[list[DecodedCode], list[Quad]]:
+        """Codes read, and the corners of codes located but not read, in ``gray``'s pixels."""
+        image = gray
+        if self.scale != 1.0:
+            size = (int(gray.shape[1] * self.scale), int(gray.shape[0] * self.scale))
+            if min(size) < MIN_SIDE:
+                return [], []
+            image = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        codes, missed = self._reader.read(image if self.prepare is None else self.prepare(image))
+        back = 1.0 / self.scale
+        return ([_moved(c, 0.0, 0.0, back) for c in codes],
+                [tuple((x * back, y * back) for x, y in q) for q in missed])  # type: ignore[misc]
+
+
+def flattened_half() -> Look:
+    """The look of every frame the first pass read nothing in: half size, light flattened
+    (:func:`flattened`), dark mode tried; about a quarter of the first pass's time."""
+    return Look("flat/2", flattened, scale=0.5, invert=True)
+
+
+def default_cycle() -> tuple[Look | None, ...]:
+    """The looks frames take in turn (None: none), chosen by measurement on the real photos
+    (docs/PERFORMANCE.md): local contrast for glare and dim screens, a sharpened half-size frame
+    for blur, a brightened frame for shade, zxing-cpp's global binarizer for uneven light. The
+    cycle's first frame is the one whose first pass tries dark mode; a frame without a look
+    after each look keeps an empty frame's mean cost near 1.2x zxing-cpp alone."""
+    return (None, Look("clahe", contrasted), None, Look("sharp/2", sharpened, scale=0.5), None,
+            Look("bright", brightened), None, Look("global", binarizer="global"), None)
+
+
 @dataclass(frozen=True)
 class _Pending:
-    """A region whose rescue a frame's time budget cut: where the next frame resumes it."""
+    """A region whose rescue a frame's time budget cut: where a later frame resumes it, and the
+    last frame it is resumed on without a code located there again."""
 
+    quad: Quad
     box: Box
     step: int
+    until: int
 
 
 class RescueChain:
-    """zxing-cpp on the whole frame, a cheap second look for glare and shade, and rescues only
+    """zxing-cpp on the whole frame, cheap further looks when it reads nothing, and rescues only
     on the regions of codes located but not read.
 
-    When the first pass reads nothing, the second look runs zxing-cpp on the frame at half size
-    with its light flattened (:func:`flattened`): it reads or at least locates codes whose
-    finder patterns glare or shadow hide from the first pass, for about a sixth of the first
-    pass's time on an empty frame. Each code located but unread (by either pass) is then
-    cropped, or read from the high-resolution ``detail`` stream when the frame has one, and the
-    rescuers try it in turn; the first that reads something wins. The crop is tried with a
-    quarter of the located size around it, then with once and three times that size: zxing-cpp
-    often locates only part of a damaged or glared code, on dim screens with a glare spot a
-    structure a third of the code's width or less; last, the code is straightened
-    (:func:`outlines`). A rescuer is any Decoder; its results are moved back into frame
+    When the first pass reads nothing, the second look (:func:`flattened_half`) runs on the frame
+    at half size with its light flattened: it reads or at least locates codes whose finder
+    patterns glare or shadow hide from the first pass. Then the frame's look of the ``cycle``
+    (:func:`default_cycle`) runs, if it has one: the frames take the looks in turn, so a code held
+    in view gets every look within a cycle (9 frames, 0.3 s at 30 frames/s) while an empty frame
+    pays for one look at most and on average a fifth of the first pass. The first pass tries dark
+    mode (light-on-dark codes) on the cycle's first frame only; the second look tries it on every
+    frame, at half size. With an empty ``cycle`` every first pass tries dark mode and no look runs.
+
+    Each code located but unread (by any of them) is then cropped, or read from the
+    high-resolution ``detail`` stream when the frame has one, and the rescuers try it in turn;
+    the first that reads something wins. The crop is tried with a quarter of the located size
+    around it, then with once and three times that size: zxing-cpp often locates only part of a
+    damaged or glared code, on dim screens with a glare spot a structure a third of the code's
+    width or less; last, the code is straightened (:func:`outlines`), then the whole frame with
+    local contrast is read. A rescuer is any Decoder; its results are moved back into frame
     coordinates. At most ``max_regions`` codes are rescued per frame, and no rescue step starts
     once ``budget_ms`` have passed since the frame's decode began (None: no limit; the frame's
     first step always runs), so a frame full of code-like clutter cannot stall the loop.
@@ -390,34 +460,39 @@ class RescueChain:
     """
 
     def __init__(self, primary: ZxingDecoder, rescuers: Sequence[Decoder], *,
-                 second_look: bool = True, max_regions: int = 2, budget_ms: float | None = 20.0,
+                 second_look: bool = True, cycle: Sequence[Look | None] | None = None,
+                 max_regions: int = 2, budget_ms: float | None = 20.0,
                  margins: Sequence[float] = (0.25, 1.0, 3.0), resume: bool = True,
                  enhance: bool = True) -> None:
         self.primary = primary
+        self._plain = primary.without_invert()
         # Each wider crop runs only when the narrower one read nothing (docs/PERFORMANCE.md).
         self.margins = tuple(margins)
         self.rescuers = list(rescuers)
-        self.second_look = second_look
-        # Without try_invert: it read nothing more here and costs a third of the second look.
-        self._second = ZxingDecoder(try_invert=False)
+        self._second = flattened_half() if second_look else None
+        self.cycle = tuple(default_cycle() if cycle is None else cycle)
+        self._frame = 0
         self._binary = ZxingDecoder(binarizer="binary")
         self.max_regions = max_regions
         self.budget_ms = budget_ms
         self.resume = resume
         self._pending: tuple[tuple[int, int], list[_Pending]] = ((0, 0), [])
-        # The last step: the same chain (no second look) on the frame with local contrast, its
-        # own rescues resumed across frames as these are.
-        self._enhanced = RescueChain(primary, rescuers, second_look=False, max_regions=max_regions,
+        # The last step: the same chain (no second look, no cycle) on the frame with local
+        # contrast, its own rescues resumed across frames as these are.
+        self._enhanced = RescueChain(primary, rescuers, second_look=False, cycle=(), max_regions=max_regions,
                                      budget_ms=budget_ms, margins=margins, resume=resume,
                                      enhance=False) if enhance and self.rescuers else None
         self._enhanced_now: tuple[list[DecodedCode], bool] | None = None
         self._turn = 0
-        self.name = "+".join([primary.name, *(["flat/2"] if second_look else []), *(r.name for r in self.rescuers)])
+        looks = [look.name for look in self.cycle if look is not None]
+        self.name = "+".join([primary.name, *([self._second.name] if self._second else []),
+                              *([f"cycle({','.join(looks)})"] if looks else []), *(r.name for r in self.rescuers)])
 
     def forget(self) -> None:
-        """Drop the rescues to resume: the next frame is of a new scene."""
+        """Drop the rescues to resume and start the cycle again: the next frame is of a new scene."""
         self._pending = ((0, 0), [])
         self._turn = 0
+        self._frame = 0
         if self._enhanced is not None:
             self._enhanced.forget()
 
@@ -432,34 +507,58 @@ class RescueChain:
     def _decode(self, gray: np.ndarray, detail: Detail | None, deadline: float | None,
                 guarantee: bool) -> list[DecodedCode]:
         self._enhanced_now = None
-        codes, missed = self.primary.read(gray)
-        # A frame the first pass read costs what it did before the second look existed.
-        if self.second_look and not codes and min(gray.shape) >= 2 * MIN_SIDE:
-            half = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
-            more, more_missed = self._second.read(flattened(half))
-            codes = [_moved(c, 0.0, 0.0, 2.0) for c in more]
-            missed += [tuple((x * 2, y * 2) for x, y in q) for q in more_missed]  # type: ignore[misc]
+        turn = self._frame % len(self.cycle) if self.cycle else 0
+        self._frame += 1
+        codes, missed = (self.primary if turn == 0 else self._plain).read(gray)
+        # A frame the first pass read costs what it did before the looks existed.
+        for look in (self._second, self.cycle[turn] if self.cycle else None):
+            if codes:
+                break
+            if look is not None:
+                codes, more_missed = look.read(gray)
+                missed += more_missed
         shape, before = self._pending
-        before = before if shape == gray.shape else []
+        before = before if shape == gray.shape and self.resume else []
         pending: list[_Pending] = []
-        if missed and self.rescuers:
+        if self.rescuers and (missed or before):
             steps = self._steps()
             first = guarantee
-            chosen = regions(missed, codes, gray.shape, self.max_regions)
+            work = self._regions(gray.shape, missed, codes, before)
             # Frame by frame, each region goes first in turn: a region held back by another's
             # long rescue still gets its guaranteed step.
             self._turn += 1
-            turn = self._turn % len(chosen) if chosen else 0
-            for quad in chosen[turn:] + chosen[:turn]:
-                start = next((p.step for p in before if self.resume and _inside(_centre(quad), p.box)), 0)
+            lead = self._turn % len(work) if work else 0
+            for quad, start, until in work[lead:] + work[:lead]:
                 found, stop = self._rescue(gray, quad, detail, deadline, steps, start, first)
                 first = False
                 known = {c.payload for c in codes}
                 codes += [c for c in found if c.payload not in known]
                 if not found and stop is not None:
-                    pending.append(_Pending(crop_box([quad], gray.shape), stop))
+                    pending.append(_Pending(quad, crop_box([quad], gray.shape), stop, until))
         self._pending = (gray.shape, pending)
         return codes
+
+    def _regions(self, shape: tuple[int, int], missed: list[Quad], codes: list[DecodedCode],
+                 before: list[_Pending]) -> list[tuple[Quad, int, int]]:
+        """This frame's regions to rescue: (corners, step to start at, last frame to resume on).
+
+        The located-but-unread codes (:func:`regions`), each resumed where an earlier frame's
+        budget cut its rescue when it lies in that region; then, room permitting, regions cut
+        earlier in the cycle that this frame did not locate again: a code only a look located
+        (one frame a cycle) is rescued on the frames between, until the cycle comes round."""
+        until = self._frame + len(self.cycle)
+        work: list[tuple[Quad, int, int]] = []
+        for quad in regions(missed, codes, shape, self.max_regions):
+            cut = next((p for p in before if _inside(_centre(quad), p.box)), None)
+            work.append((quad, 0 if cut is None else cut.step, until))
+        taken = [crop_box([q], shape) for q, _, _ in work]
+        taken += [crop_box([c.position], shape, 0.0) for c in codes if c.position is not None]
+        for p in before:
+            if len(work) < self.max_regions and p.until >= self._frame and \
+                    not any(_inside(_centre(p.quad), b) for b in taken):
+                work.append((p.quad, p.step, p.until))
+                taken.append(p.box)
+        return work
 
     def _steps(self) -> list[tuple[float, Decoder | Step]]:
         """Every rescue of a region in order: (crop margin, rescuer or :class:`Step`). The first
@@ -627,6 +726,30 @@ def read_gray(path: str | PathLike[str]) -> np.ndarray:
     return image
 
 
-def decode_file(path: str | PathLike[str], decoder: Decoder | None = None) -> list[DecodedCode]:
-    """Codes in a still image file, read with ``decoder`` (default: the default chain)."""
-    return (decoder or default_decoder()).decode(read_gray(path))
+HELD_FRAMES = 30
+"""A code held before the camera for a second at 30 frames/s: how long ``gatekeeper check`` holds an image."""
+
+
+def decode_held(image: np.ndarray, decoder: Decoder, frames: int = HELD_FRAMES) -> list[DecodedCode]:
+    """Codes a gate reads when ``image`` is held before its camera: up to ``frames`` frames of it,
+    the chain's state kept between them (its looks take their turns, rescues cut by the time
+    budget resume), until the first frame that reads something, the frame the gate decides on.
+    The image is a new scene: nothing carries over from before. A decoder without state reads
+    every frame alike, so it reads one."""
+    if frames < 1:
+        raise ValueError(f"an image is held for at least one frame, not {frames}")
+    if not isinstance(decoder, RescueChain):
+        return decoder.decode(image)
+    decoder.forget()
+    for _ in range(frames):
+        found = decoder.decode(image)
+        if found:
+            return found
+    return []
+
+
+def decode_file(path: str | PathLike[str], decoder: Decoder | None = None,
+                frames: int = 1) -> list[DecodedCode]:
+    """Codes in a still image file, read with ``decoder`` (default: the default chain), the
+    image held for ``frames`` frames (:func:`decode_held`)."""
+    return decode_held(read_gray(path), decoder or default_decoder(), frames)

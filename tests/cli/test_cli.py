@@ -146,10 +146,13 @@ def test_check_image_written_by_pass_issue(site_dir: Path, tmp_path: Path) -> No
     import cv2
     import numpy as np
     cv2.imwrite(str(blank), np.full((200, 200), 255, np.uint8))
-    rows = check_json(site_dir, png, blank)
-    assert rows[0] == {**rows[0], "input": str(png), "text": text, "allow": True, "reason": "ok", "label": "B-2"}
-    assert (rows[1]["input"], rows[1]["text"], rows[1]["reason"], rows[1]["allow"]) == (str(blank), None,
-                                                                                        "no_code", False)
+    for frames in ((), ("--frames", "1")):  # held for a second (the default), or a single frame
+        rows = check_json(site_dir, *frames, png, blank)
+        assert rows[0] == {**rows[0], "input": str(png), "text": text, "allow": True, "reason": "ok", "label": "B-2"}
+        assert (rows[1]["input"], rows[1]["text"], rows[1]["reason"], rows[1]["allow"]) == (str(blank), None,
+                                                                                            "no_code", False)
+    r = run("check", "--config", site_dir / "gatekeeper.toml", "--frames", "0", png, ok=None)
+    assert r.exit_code == 2 and "--frames" in r.output
 
 
 def test_check_at_a_given_time(site_dir: Path) -> None:
