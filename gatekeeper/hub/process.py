@@ -6,9 +6,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -23,8 +25,9 @@ def free_port() -> int:
 class HubProcess:
     """``gatekeeper hub serve`` in a subprocess: start, SIGKILL, restart on the same port.
 
-    The hub's stderr goes to ``log`` when given (the demo keeps it), else to a pipe read only
-    when the hub exits at start (so the error shows in the exception).
+    The hub's stderr goes to ``log`` when given (the demo keeps it), else to an unnamed temporary
+    file read when the hub exits at start (so the error shows in the exception). Not a pipe: nobody
+    reads it while the hub runs, and a hub that logged 64 KB into a full pipe would hang.
     """
 
     def __init__(self, db_url: str, site_dir: Path | None, port: int | None = None, log: Path | None = None,
@@ -33,6 +36,7 @@ class HubProcess:
         self.db_url, self.site_dir, self.port, self.log = db_url, site_dir, port or free_port(), log
         self.args = list(args)
         self.proc: subprocess.Popen | None = None
+        self._said: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -45,14 +49,21 @@ class HubProcess:
             cmd += ["--site", str(self.site_dir)]
         cmd += self.args
         if self.log is None:
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if self._said is not None:
+                self._said.close()
+            self._said = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the hub)
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self._said)
         else:
             with open(self.log, "ab") as log:  # the child keeps its own descriptor
                 self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                said = self.proc.stderr.read().decode() if self.proc.stderr else f"see {self.log}"
+                if self._said is not None and self.log is None:
+                    self._said.seek(0)
+                    said = self._said.read().decode(errors="replace")
+                else:
+                    said = f"see {self.log}"
                 raise RuntimeError(f"the hub exited at start: {said}")
             try:
                 if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:

@@ -7,6 +7,7 @@ from gatekeeper.verify.envelope import ListError, field, load_body, open_envelop
 from gatekeeper.verify.keys import PrivateKey, PublicKey, key_id
 from gatekeeper.verify.passes import (
     MAX_LABEL_BYTES,
+    MAX_TIME,
     PASS_ID_LEN,
     SIGN_DOMAIN,
     PassClaims,
@@ -38,10 +39,10 @@ from gatekeeper.verify.trust import KIND as TRUST_KIND
 from gatekeeper.verify.trust import Issuer, TrustList, load_trust_list
 
 __all__ = [
-    "MAX_ISSUER_VERSION_STEP", "MAX_LABEL_BYTES", "PASS_ID_LEN", "PRECEDENCE", "REVOCATION_KIND", "SIGN_DOMAIN",
-    "TRUST_KIND", "Clock", "Decision", "Entry", "EntryState", "Issuer", "ListError", "Lookup", "PassClaims",
-    "PassFormatError", "Policy", "PrivateKey", "PublicKey", "Reason", "RevocationList", "SitePolicy", "Status",
-    "TrustList", "check_signer_bounds", "decide", "field", "issue", "key_id", "load_body", "load_revocation_list",
-    "load_trust_list", "new_pass_id", "open_envelope", "pack_entries", "pack_ids", "parse",
+    "MAX_ISSUER_VERSION_STEP", "MAX_LABEL_BYTES", "MAX_TIME", "PASS_ID_LEN", "PRECEDENCE", "REVOCATION_KIND",
+    "SIGN_DOMAIN", "TRUST_KIND", "Clock", "Decision", "Entry", "EntryState", "Issuer", "ListError", "Lookup",
+    "PassClaims", "PassFormatError", "Policy", "PrivateKey", "PublicKey", "Reason", "RevocationList", "SitePolicy",
+    "Status", "TrustList", "check_signer_bounds", "decide", "field", "issue", "key_id", "load_body",
+    "load_revocation_list", "load_trust_list", "new_pass_id", "open_envelope", "pack_entries", "pack_ids", "parse",
     "revocation_list_from_envelope", "scope_covers", "seal", "validate_label", "validate_scope",
 ]

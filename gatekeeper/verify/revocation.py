@@ -105,10 +105,13 @@ class RevocationList:
 
 
 def pack_entries(entries: dict[bytes, tuple[int, int]]) -> bytes:
-    """Pack ``{pass_id: (state, since)}`` into sorted 21-byte records."""
+    """Pack ``{pass_id: (state, since)}`` into sorted 21-byte records; ValueError for a ``since``
+    outside [0, MAX_TIME), which no reader would accept (a list signed with it would be refused)."""
     out = bytearray()
     for pid in sorted(entries):
         state, since = entries[pid]
+        if not 0 <= int(since) < MAX_TIME:
+            raise ValueError(f"'since' {since} is not a Unix time in [0, 2**40)")
         out += pid + bytes([int(EntryState(state))]) + int(since).to_bytes(8, "big")
     return bytes(out)
 

@@ -15,7 +15,7 @@ from gatekeeper.hub.audit import AuditAction
 from gatekeeper.hub.auth import Admin, Lists, SignedDevice, Store
 from gatekeeper.hub.errors import RefusedError, responses
 from gatekeeper.hub.routers.units import actor_of
-from gatekeeper.verify import PASS_ID_LEN, EntryState
+from gatekeeper.verify import MAX_TIME, PASS_ID_LEN, EntryState
 from gatekeeper.wire import H_FRESHNESS, LIST_MEDIA_TYPE, PATH_LISTS
 
 PASS_ID = rf"^[0-9a-f]{{{2 * PASS_ID_LEN}}}$"
@@ -26,7 +26,7 @@ router = APIRouter()
 class RevokeRequest(BaseModel):
     pass_id: Annotated[str, Field(pattern=PASS_ID)]
     state: Literal["revoked", "red", "yellow"] = "revoked"
-    since: Annotated[int, Field(ge=0, le=2**40)] | None = Field(None, description="Unix seconds; default now.")
+    since: Annotated[int, Field(ge=0, lt=MAX_TIME)] | None = Field(None, description="Unix seconds; default now.")
 
 
 class VersionReply(BaseModel):

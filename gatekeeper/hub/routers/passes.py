@@ -22,17 +22,16 @@ from gatekeeper.hub.registry import (
 from gatekeeper.hub.roles import CHANGERS
 from gatekeeper.hub.routers.lists import PASS_ID
 from gatekeeper.hub.routers.units import MAX_OFFSET, actor_of, call_registry, registry_of
-from gatekeeper.verify import Status
+from gatekeeper.verify import MAX_TIME, Status
 
 router = APIRouter(tags=["registry"])
-MAX_TIME = 2**40
 
 
 class IssueIn(BaseModel):
     unit: Annotated[str, Field(max_length=256, description="The unit's name")]
     count: Annotated[int, Field(ge=1, le=MAX_ISSUE)] = 1
-    valid_from: Annotated[int, Field(ge=0, le=MAX_TIME, description="Unix seconds; default now")] | None = None
-    valid_until: Annotated[int, Field(ge=0, le=MAX_TIME, description="Unix seconds; default a year on")] | None = None
+    valid_from: Annotated[int, Field(ge=0, lt=MAX_TIME, description="Unix seconds; default now")] | None = None
+    valid_until: Annotated[int, Field(ge=0, lt=MAX_TIME, description="Unix seconds; default a year on")] | None = None
     status: Literal["green", "yellow", "red"] = "green"
     kind: Literal["resident", "visitor"] = Field("resident", description="visitor: not counted against the quota")
 
@@ -65,7 +64,7 @@ class PassOut(BaseModel):
 
 class RevokeIn(BaseModel):
     state: Literal["revoked", "red", "yellow"] = "revoked"
-    since: Annotated[int, Field(ge=0, le=MAX_TIME, description="Unix seconds; default now")] | None = None
+    since: Annotated[int, Field(ge=0, lt=MAX_TIME, description="Unix seconds; default now")] | None = None
 
 
 class RevokedOut(BaseModel):
